@@ -1,0 +1,62 @@
+/**
+ * Typed errors. Every error that crosses a boundary (ZeroMQ reply, AMQP exception, REST body, CLI exit)
+ * carries a stable `code` so callers can branch on it without parsing messages.
+ */
+export const ErrorCodes = [
+  "CONFIG_INVALID",
+  "CONFIG_NOT_FOUND",
+  "VALIDATION_FAILED",
+  "BAD_REQUEST",
+  "UNAUTHORIZED",
+  "NOT_FOUND",
+  "CONFLICT",
+  "TIMEOUT",
+  "UNAVAILABLE",
+  "PLACEMENT_FAILED",
+  "ADMISSION_REFUSED",
+  "RUNTIME_ERROR",
+  "IMAGE_NOT_FOUND",
+  "PROTOCOL_ERROR",
+  "UNSUPPORTED",
+  "INTERNAL",
+] as const;
+export type ErrorCode = (typeof ErrorCodes)[number];
+
+export class IotFogError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "IotFogError";
+    this.code = code;
+    this.details = details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isIotFogError(e: unknown): e is IotFogError {
+  return e instanceof IotFogError;
+}
+
+/** The message of anything thrown, for logs and replies. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === "string") return e;
+  try {
+    return JSON.stringify(e);
+  } catch {
+    return String(e);
+  }
+}
+
+/** Wraps anything thrown into an IotFogError, keeping an existing code. */
+export function toIotFogError(e: unknown, fallback: ErrorCode = "INTERNAL"): IotFogError {
+  if (e instanceof IotFogError) return e;
+  return new IotFogError(fallback, errorMessage(e), undefined, { cause: e });
+}

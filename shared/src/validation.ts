@@ -1,0 +1,33 @@
+import type { ZodError, ZodType, ZodTypeDef } from "zod";
+import { IotFogError, type ErrorCode } from "./errors";
+
+/** `a.b[2].c` for a zod issue path. */
+export function fieldPath(path: ReadonlyArray<string | number>): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out === "" ? part : `.${part}`;
+  }
+  return out === "" ? "(root)" : out;
+}
+
+/** One line per problem, each naming the field: `field "mqtt.url": Invalid url`. */
+export function describeZodError(error: ZodError): string[] {
+  return error.issues.map((issue) => `field "${fieldPath(issue.path)}": ${issue.message}`);
+}
+
+/**
+ * Validates untrusted input at a boundary. On failure throws an IotFogError whose message names every
+ * bad field, prefixed by where the input came from (a file, a ZeroMQ command, a REST body).
+ */
+export function parseWith<Output, Def extends ZodTypeDef, Input>(
+  schema: ZodType<Output, Def, Input>,
+  input: unknown,
+  source: string,
+  code: ErrorCode = "VALIDATION_FAILED",
+): Output {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = describeZodError(result.error);
+  throw new IotFogError(code, `${source}: ${problems.join("; ")}`, { problems });
+}
