@@ -11,9 +11,14 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: {
-          allowDefaultProject: ["*.ts"],
-        },
+        // Package sources use their own tsconfig; tests and benchmarks use tsconfig.test.json.
+        project: [
+          "./tsconfig.test.json",
+          "./shared/tsconfig.json",
+          "./edge-agent/tsconfig.json",
+          "./vim-driver/tsconfig.json",
+          "./cli/tsconfig.json",
+        ],
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -1,1 +1,3 @@
-export {};
+export * from "./main";
+export * from "./broker";
+export * from "./run";

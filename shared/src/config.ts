@@ -19,7 +19,9 @@ export function applyEnvOverrides(
     if (!name.startsWith(prefix) || raw === undefined) continue;
     const rest = name.slice(prefix.length);
     if (!rest.includes("__") && RESERVED_ENV.has(rest)) continue;
-    const keys = rest.split("__").map((k) => k.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase()));
+    const keys = rest
+      .split("__")
+      .map((k) => k.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase()));
     let cursor: Record<string, unknown> = out;
     for (const key of keys.slice(0, -1)) {
       const next = cursor[key];
@@ -76,7 +78,9 @@ export function loadConfig<T, Def extends ZodTypeDef, Input>(
       const code = (e as NodeJS.ErrnoException).code;
       throw new IotFogError(
         code === "ENOENT" ? "CONFIG_NOT_FOUND" : "CONFIG_INVALID",
-        code === "ENOENT" ? `config file not found: ${file}` : `cannot read config file ${file}: ${errorMessage(e)}`,
+        code === "ENOENT"
+          ? `config file not found: ${file}`
+          : `cannot read config file ${file}: ${errorMessage(e)}`,
       );
     }
     doc = parseYaml(text, file) ?? {};

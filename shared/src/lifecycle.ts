@@ -56,47 +56,65 @@ export class Lifecycle {
 }
 
 /**
- * Graceful shutdown on SIGINT/SIGTERM: the first signal stops the lifecycle, a second one, or a stop that
- * takes longer than `graceMs`, exits at once.
+ * Runs a process until SIGINT/SIGTERM: starts the lifecycle, waits for a signal, stops in reverse order.
+ * A second signal, or a stop that takes longer than `graceMs`, exits at once so a stuck handle never
+ * keeps a node's agent from restarting.
  */
-export function stopOnSignals(
-  stop: () => Promise<void>,
+export async function serveUntilSignal(
+  lifecycle: Lifecycle,
   logger: Logger,
   opts: { graceMs?: number; exit?: (code: number) => void } = {},
-): () => void {
+): Promise<NodeJS.Signals> {
   const exit = opts.exit ?? ((code: number) => process.exit(code));
   const graceMs = opts.graceMs ?? 15000;
-  let signalled = false;
-  const handler = (signal: NodeJS.Signals): void => {
-    if (signalled) {
-      logger.warn("second signal, exiting now", { signal });
-      exit(130);
-      return;
-    }
-    signalled = true;
-    logger.info("shutting down", { signal });
-    const timer = setTimeout(() => {
-      logger.error("shutdown took too long, exiting", { graceMs });
-      exit(1);
-    }, graceMs);
-    timer.unref();
-    stop().then(
-      () => {
-        clearTimeout(timer);
-        logger.info("stopped");
-        exit(0);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        logger.error("shutdown failed", { error: errorMessage(e) });
-        exit(1);
-      },
-    );
+  let resolveSignal: (s: NodeJS.Signals) => void = () => undefined;
+  const signalled = new Promise<NodeJS.Signals>((resolve) => (resolveSignal = resolve));
+  const first = (signal: NodeJS.Signals): void => resolveSignal(signal);
+  process.once("SIGINT", first);
+  process.once("SIGTERM", first);
+  try {
+    await lifecycle.start();
+  } catch (e) {
+    process.off("SIGINT", first);
+    process.off("SIGTERM", first);
+    throw e;
+  }
+  logger.info("ready");
+  const signal = await signalled;
+  process.off("SIGINT", first);
+  process.off("SIGTERM", first);
+  logger.info("shutting down", { signal });
+  const second = (s: NodeJS.Signals): void => {
+    logger.warn("second signal, exiting now", { signal: s });
+    exit(130);
   };
-  process.on("SIGINT", handler);
-  process.on("SIGTERM", handler);
-  return () => {
-    process.off("SIGINT", handler);
-    process.off("SIGTERM", handler);
-  };
+  process.once("SIGINT", second);
+  process.once("SIGTERM", second);
+  const timer = setTimeout(() => {
+    logger.error("shutdown took too long, exiting", { graceMs });
+    exit(1);
+  }, graceMs);
+  timer.unref();
+  try {
+    await lifecycle.stop();
+  } finally {
+    clearTimeout(timer);
+    process.off("SIGINT", second);
+    process.off("SIGTERM", second);
+  }
+  logger.info("stopped");
+  return signal;
+}
+
+/** Keeps the event loop alive while a long-running process serves, whatever else it has open. */
+export class KeepAlive implements Component {
+  readonly name = "keep-alive";
+  private timer: NodeJS.Timeout | undefined;
+  async start(): Promise<void> {
+    this.timer = setInterval(() => undefined, 1 << 30);
+  }
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
 }

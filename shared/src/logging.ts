@@ -55,7 +55,11 @@ export function createLogger(opts: LoggerOptions): Logger {
     format: formats,
     defaultMeta: { component: opts.component, ...opts.defaultMeta },
     // Logs go to stderr so that stdout stays clean for CLI output that machines parse.
-    transports: [new winston.transports.Console({ stderrLevels: ["error", "warn", "info", "debug", "verbose", "silly"] })],
+    transports: [
+      new winston.transports.Console({
+        stderrLevels: ["error", "warn", "info", "debug", "verbose", "silly"],
+      }),
+    ],
     silent: opts.silent ?? process.env.IOTFOG_LOG_SILENT === "1",
   });
 }

@@ -1,0 +1,109 @@
+import { z } from "zod";
+import {
+  createLogger,
+  Lifecycle,
+  loadConfig,
+  parseWith,
+  serveUntilSignal,
+  type Component,
+} from "@openiotfog/shared";
+import { agentConfigSchema, buildAgent, resolveAgentConfig } from "@openiotfog/edge-agent";
+import { buildDriver, driverConfigSchema } from "@openiotfog/vim-driver";
+import { EmbeddedBroker } from "./broker";
+
+export async function runAgent(configFile: string): Promise<void> {
+  const config = resolveAgentConfig(loadConfig(agentConfigSchema, configFile));
+  const logger = createLogger({
+    component: "agent",
+    level: config.log.level,
+    format: config.log.format,
+    defaultMeta: { nodeId: config.nodeId },
+  });
+  await serveUntilSignal(buildAgent(config, logger), logger);
+}
+
+export async function runDriver(configFile: string): Promise<void> {
+  const config = loadConfig(driverConfigSchema, configFile);
+  const logger = createLogger({ component: "driver", level: config.log.level, format: config.log.format });
+  await serveUntilSignal(buildDriver(config, logger), logger);
+}
+
+/** `iotfog up`: one file with an `agent` and a `driver` section, and where MQTT runs. */
+export const upConfigSchema = z
+  .object({
+    mqtt: z
+      .object({
+        url: z.string().url().optional(),
+        embeddedHost: z.string().default("127.0.0.1"),
+        embeddedPort: z.number().int().min(1).max(65535).optional(),
+      })
+      .strict()
+      .default({}),
+    agent: z.record(z.unknown()).default({}),
+    driver: z.record(z.unknown()).default({}),
+    log: z
+      .object({
+        level: z.enum(["error", "warn", "info", "debug"]).default("info"),
+        format: z.enum(["json", "pretty"]).default("pretty"),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+/** Adapts a lifecycle to a component, so a whole sub-process can be one step of a bigger start order. */
+function asComponent(name: string, lifecycle: Lifecycle): Component {
+  return { name, start: () => lifecycle.start(), stop: () => lifecycle.stop() };
+}
+
+export interface UpOptions {
+  config?: string;
+  mqttUrl?: string;
+  embeddedPort: number;
+}
+
+export async function runUp(opts: UpOptions): Promise<void> {
+  const up = loadConfig(upConfigSchema, opts.config);
+  const logger = createLogger({ component: "up", level: up.log.level, format: up.log.format });
+  const mqttUrl = opts.mqttUrl ?? up.mqtt.url;
+  const components: Component[] = [];
+  let brokerUrl: string;
+  if (mqttUrl === undefined) {
+    const broker = new EmbeddedBroker(
+      up.mqtt.embeddedHost,
+      up.mqtt.embeddedPort ?? opts.embeddedPort,
+      logger,
+    );
+    components.push(broker);
+    brokerUrl = broker.url;
+  } else {
+    brokerUrl = mqttUrl;
+  }
+  const source = opts.config ?? "configuration";
+  const driverConfig = loadSection(driverConfigSchema, up.driver, brokerUrl, `${source} (section driver)`);
+  const agentConfig = resolveAgentConfig(
+    loadSection(agentConfigSchema, up.agent, brokerUrl, `${source} (section agent)`),
+  );
+  const log = { level: up.log.level, format: up.log.format };
+  components.push(
+    asComponent("driver", buildDriver(driverConfig, createLogger({ component: "driver", ...log }))),
+    asComponent(
+      "agent",
+      buildAgent(
+        agentConfig,
+        createLogger({ component: "agent", ...log, defaultMeta: { nodeId: agentConfig.nodeId } }),
+      ),
+    ),
+  );
+  await serveUntilSignal(new Lifecycle(components, logger), logger);
+}
+
+function loadSection<T>(
+  schema: z.ZodType<T, z.ZodTypeDef, unknown>,
+  section: Record<string, unknown>,
+  mqttUrl: string,
+  source: string,
+): T {
+  const mqtt = { ...((section.mqtt as Record<string, unknown> | undefined) ?? {}), url: mqttUrl };
+  return parseWith(schema, { ...section, mqtt }, source, "CONFIG_INVALID");
+}
