@@ -1,0 +1,107 @@
+import { z } from "zod";
+import { hexIdSchema, nonEmptyString } from "../capabilities/model";
+import { constraintSetSchema, preferenceSchema, spreadSchema } from "../constraints/ast";
+
+/**
+ * ServiceSpec: one service as it travels over the wire from driver to agent (and between peers). Blueprints
+ * (blueprint/parse.ts) produce these; placement consumes them; the agent's runtime turns them into containers.
+ * All quantities are already in base units (bytes, cores) here; units are a blueprint convenience.
+ */
+
+const nonEmpty = nonEmptyString;
+
+/** A DNS-label-like name: it becomes part of container names. */
+export const serviceNameSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    "must be lower-case letters, digits and '-', at most 63 characters",
+  );
+
+export const portSchema = z
+  .object({
+    container: z.number().int().min(1).max(65535),
+    host: z.number().int().min(1).max(65535).optional(),
+    protocol: z.enum(["tcp", "udp"]).default("tcp"),
+  })
+  .strict();
+export type PortMapping = z.infer<typeof portSchema>;
+
+export const volumeSchema = z
+  .object({
+    /** Host path (absolute) or named volume. */
+    source: nonEmpty,
+    target: z.string().regex(/^\//, "must be an absolute path in the container"),
+    readOnly: z.boolean().default(false),
+  })
+  .strict();
+export type VolumeMount = z.infer<typeof volumeSchema>;
+
+/**
+ * A device the service needs. Match by class, by vendor/product id, by serial, or any combination (all given
+ * fields must match). `exclusive` (the default) leases the device: no other service gets it while we hold it,
+ * so a radio or actuator is never driven twice.
+ */
+export const deviceRequirementSchema = z
+  .object({
+    class: nonEmpty.optional(),
+    vendorId: hexIdSchema.optional(),
+    productId: hexIdSchema.optional(),
+    serial: nonEmpty.optional(),
+    /** The device must speak this protocol (e.g. a ZigBee coordinator: class usb + protocol zigbee). */
+    protocol: nonEmpty.optional(),
+    exclusive: z.boolean().default(true),
+    /** Where the device appears inside the container; default: the same path as on the host. */
+    containerPath: z.string().regex(/^\//, "must be an absolute path").optional(),
+  })
+  .strict()
+  .refine(
+    (d) =>
+      d.class !== undefined ||
+      d.vendorId !== undefined ||
+      d.productId !== undefined ||
+      d.serial !== undefined,
+    "needs at least one of class, vendorId, productId, serial",
+  );
+export type DeviceRequirement = z.infer<typeof deviceRequirementSchema>;
+export type DeviceRequirementInput = z.input<typeof deviceRequirementSchema>;
+
+export const restartPolicies = ["no", "always", "on-failure", "unless-stopped"] as const;
+export type RestartPolicy = (typeof restartPolicies)[number];
+
+export const serviceResourcesSchema = z
+  .object({
+    /** CPU cores reserved (fractions allowed). */
+    cpus: z.number().positive("must be > 0").optional(),
+    memoryBytes: z.number().int().positive("must be > 0").optional(),
+    /** Container storage the service needs (image + writable layer + volumes on the data root). */
+    diskBytes: z.number().int().positive("must be > 0").optional(),
+  })
+  .strict();
+export type ServiceResources = z.infer<typeof serviceResourcesSchema>;
+
+export const serviceSpecSchema = z
+  .object({
+    name: serviceNameSchema,
+    image: nonEmpty,
+    command: z.array(z.string()).optional(),
+    env: z.record(z.string()).default({}),
+    ports: z.array(portSchema).default([]),
+    volumes: z.array(volumeSchema).default([]),
+    devices: z.array(deviceRequirementSchema).default([]),
+    resources: serviceResourcesSchema.default({}),
+    restart: z.enum(restartPolicies).default("unless-stopped"),
+    replicas: z.number().int().min(0, "must be >= 0").default(1),
+    maxPerNode: z.number().int().positive("must be > 0").optional(),
+    networks: z.array(nonEmpty).optional(),
+    constraints: constraintSetSchema.default({}),
+    preferences: z.array(preferenceSchema).default([]),
+    spread: z.array(spreadSchema).default([]),
+    labels: z.record(z.string()).default({}),
+    /** Services (of the same blueprint) that must be placed and started before this one. */
+    dependsOn: z.array(serviceNameSchema).default([]),
+  })
+  .strict();
+export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
+/** What a producer may send (defaults not yet applied). */
+export type ServiceSpecInput = z.input<typeof serviceSpecSchema>;
