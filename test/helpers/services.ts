@@ -146,6 +146,43 @@ export async function createTempVhost(prefix = "iotfog-test"): Promise<TempVhost
   };
 }
 
+export interface TempRabbitUser {
+  username: string;
+  password: string;
+  /** AMQP URL for this user on the given vhost. */
+  url: string;
+  delete(): Promise<void>;
+}
+
+/** A RabbitMQ user with the given permissions on a vhost (by default everything), removed by `delete`. */
+export async function createTempUser(
+  vhost: string,
+  permissions: { configure: string; write: string; read: string } = {
+    configure: ".*",
+    write: ".*",
+    read: ".*",
+  },
+  prefix = "iotfog-user",
+): Promise<TempRabbitUser> {
+  const username = uniqueName(prefix);
+  const password = randomBytes(12).toString("hex");
+  const u = encodeURIComponent(username);
+  const v = encodeURIComponent(vhost);
+  const created = await rabbitManagement("PUT", `/api/users/${u}`, { password, tags: "" });
+  if (created.status >= 300)
+    throw new Error(`cannot create RabbitMQ user ${username}: HTTP ${created.status}`);
+  const perm = await rabbitManagement("PUT", `/api/permissions/${v}/${u}`, permissions);
+  if (perm.status >= 300) throw new Error(`cannot grant permissions to ${username}: HTTP ${perm.status}`);
+  return {
+    username,
+    password,
+    url: `amqp://${u}:${password}@${RABBIT_HOST}:${RABBIT_PORT}/${v}`,
+    delete: async () => {
+      await rabbitManagement("DELETE", `/api/users/${u}`);
+    },
+  };
+}
+
 /** Fails with a clear message unless an MQTT broker accepts a connection. */
 export async function requireMqtt(url = MQTT_URL): Promise<void> {
   await new Promise<void>((resolve, reject) => {

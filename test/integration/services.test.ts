@@ -7,6 +7,7 @@ import mqtt from "mqtt";
 import {
   MQTT_URL,
   TEST_IMAGE,
+  createTempUser,
   createTempVhost,
   removeContainersByLabel,
   requireDocker,
@@ -29,6 +30,21 @@ describe("real services", () => {
       expect(msg.content.toString()).toBe("ping");
       await conn.close();
     } finally {
+      await vh.delete();
+    }
+  });
+
+  it("RabbitMQ: a temporary user can use only the vhost it was given", async () => {
+    const vh = await createTempVhost();
+    const user = await createTempUser(vh.vhost);
+    try {
+      const conn = await amqp.connect(user.url);
+      await conn.close();
+      await expect(amqp.connect(user.url.replace(/\/[^/]*$/, "/%2f"))).rejects.toThrow(
+        /ConnectionClose|ACCESS_REFUSED|not_allowed/i,
+      );
+    } finally {
+      await user.delete();
       await vh.delete();
     }
   });
