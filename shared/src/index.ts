@@ -12,3 +12,5 @@ export * from "./constraints/parse";
 export * from "./blueprint/spec";
 export * from "./placement/types";
 export * from "./placement/place";
+export * from "./protocol";
+export * from "./mqtt";

@@ -1,0 +1,357 @@
+import { createHash, randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { Dealer } from "zeromq";
+import { IotFogError, errorMessage } from "../errors";
+import type { Logger } from "../logging";
+import { sleep } from "../backoff";
+import { describeZodError } from "../validation";
+import { agentCommands, type AgentCommandName, type CommandParams, type CommandResult } from "./commands";
+import {
+  DEFAULT_CHUNK_BYTES,
+  PROTOCOL_VERSION,
+  decodeReply,
+  encodeRequest,
+  fromWireError,
+  type ReplyEnvelope,
+  type RequestEnvelope,
+} from "./envelope";
+
+export interface AgentClientOptions {
+  /** The agent's advertised ROUTER address, e.g. tcp://10.0.0.7:5555. */
+  endpoint: string;
+  /** How long one attempt waits for a reply (ms). Default 5000. */
+  timeoutMs?: number;
+  /** Extra attempts after the first when an attempt times out or the agent says TIMEOUT/UNAVAILABLE. Default 2. */
+  retries?: number;
+  /** Pause between attempts (ms). Default 100. */
+  retryDelayMs?: number;
+  logger?: Logger;
+}
+
+export interface CallOptions {
+  timeoutMs?: number;
+  retries?: number;
+  /** Bytes for the attachment frame (images.import.chunk). */
+  attachment?: Buffer;
+  /** Reuse an id to make a call idempotent across client restarts; default a fresh UUID. */
+  requestId?: string;
+}
+
+export interface ImageExport {
+  sizeBytes: number;
+  sha256: string;
+  chunks(): AsyncGenerator<Buffer>;
+  close(): Promise<void>;
+}
+
+/** Image loads and saves take as long as the disk needs; they get at least this per attempt. */
+const LONG_CALL_MS = 120000;
+
+export interface CallReply<C extends AgentCommandName> {
+  result: CommandResult<C>;
+  attachment?: Buffer;
+}
+
+interface Pending {
+  resolve(frames: Buffer[] | undefined): void;
+}
+
+/**
+ * Client for one agent's command endpoint (DEALER → ROUTER). Requests are pipelined: many calls may be in
+ * flight on one socket, matched to replies by request id. Each attempt has its own deadline; a timed-out attempt
+ * is resent with the same request id, which the agent treats as the same request (it answers a retry with the
+ * first reply, so a deploy never runs twice). When every attempt times out the call fails with UNAVAILABLE and
+ * says which node did not answer.
+ */
+export class AgentClient {
+  readonly endpoint: string;
+  private readonly socket: Dealer;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly retryDelayMs: number;
+  private readonly pending = new Map<string, Pending>();
+  private sendChain: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly receiving: Promise<void>;
+
+  constructor(private readonly opts: AgentClientOptions) {
+    this.endpoint = opts.endpoint;
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.retries = opts.retries ?? 2;
+    this.retryDelayMs = opts.retryDelayMs ?? 100;
+    // immediate: queue only on completed connections, so a dead agent makes sends wait (and time out) instead
+    // of piling requests into a buffer that would all fire when it comes back. linger 0: close never hangs.
+    this.socket = new Dealer({ linger: 0, immediate: true, sendTimeout: this.timeoutMs });
+    this.socket.connect(this.endpoint);
+    this.receiving = this.receiveLoop();
+  }
+
+  /** Sends a command and returns its validated result; throws IotFogError with the agent's code. */
+  async call<C extends AgentCommandName>(
+    command: C,
+    params: CommandParams<C>,
+    opts: CallOptions = {},
+  ): Promise<CommandResult<C>> {
+    return (await this.callWithAttachment(command, params, opts)).result;
+  }
+
+  /** Like call, also returning the reply's attachment frame (images.export.chunk). */
+  async callWithAttachment<C extends AgentCommandName>(
+    command: C,
+    params: CommandParams<C>,
+    opts: CallOptions = {},
+  ): Promise<CallReply<C>> {
+    if (this.closed) throw new IotFogError("UNAVAILABLE", `client for ${this.endpoint} is closed`);
+    const schemas = agentCommands[command];
+    const parsedParams = schemas.params.safeParse(params);
+    if (!parsedParams.success) {
+      const problems = describeZodError(parsedParams.error);
+      throw new IotFogError("BAD_REQUEST", `${command}: ${problems.join("; ")}`, { problems });
+    }
+    const id = opts.requestId ?? randomUUID();
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    const attempts = 1 + (opts.retries ?? this.retries);
+    let lastProblem = "no reply";
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (this.closed) throw new IotFogError("UNAVAILABLE", `client for ${this.endpoint} is closed`);
+      const envelope: RequestEnvelope = {
+        v: PROTOCOL_VERSION,
+        id,
+        deadline: Date.now() + timeoutMs,
+        command,
+        params: parsedParams.data as Record<string, unknown>,
+      };
+      const frames = await this.attempt(envelope, opts.attachment, timeoutMs);
+      if (this.closed) throw new IotFogError("UNAVAILABLE", `client for ${this.endpoint} is closed`);
+      if (frames === undefined) {
+        lastProblem = `no reply within ${timeoutMs} ms`;
+        this.opts.logger?.debug("agent did not answer in time", {
+          endpoint: this.endpoint,
+          command,
+          id,
+          attempt,
+        });
+      } else {
+        const [head, attachment] = frames;
+        const reply: ReplyEnvelope = decodeReply(head ?? Buffer.alloc(0));
+        if (reply.ok) {
+          const result = schemas.result.safeParse(reply.result);
+          if (!result.success) {
+            throw new IotFogError(
+              "PROTOCOL_ERROR",
+              `${command} reply from ${this.endpoint}: ${describeZodError(result.error).join("; ")}`,
+            );
+          }
+          return attachment === undefined
+            ? { result: result.data as CommandResult<C> }
+            : { result: result.data as CommandResult<C>, attachment };
+        }
+        const error = fromWireError(reply.error);
+        if (reply.error.retryable !== true || attempt === attempts) throw error;
+        lastProblem = `${error.code}: ${error.message}`;
+      }
+      if (attempt < attempts) await sleep(this.retryDelayMs);
+    }
+    throw new IotFogError(
+      "UNAVAILABLE",
+      `agent at ${this.endpoint} did not answer ${command} (request ${id}) after ${attempts} attempt(s): ${lastProblem}`,
+      { endpoint: this.endpoint, command, requestId: id, attempts },
+    );
+  }
+
+  /** One send and wait; undefined when no reply came in time. */
+  private async attempt(
+    envelope: RequestEnvelope,
+    attachment: Buffer | undefined,
+    timeoutMs: number,
+  ): Promise<Buffer[] | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const replied = new Promise<Buffer[] | undefined>((resolve) => {
+      this.pending.set(envelope.id, { resolve });
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    });
+    const frames =
+      attachment === undefined ? [encodeRequest(envelope)] : [encodeRequest(envelope), attachment];
+    // zeromq allows one send at a time per socket; a send to an unreachable agent waits up to sendTimeout.
+    this.sendChain = this.sendChain.then(async () => {
+      try {
+        await this.socket.send(frames);
+      } catch (e) {
+        this.opts.logger?.debug("send to agent failed", { endpoint: this.endpoint, error: errorMessage(e) });
+      }
+    });
+    try {
+      return await replied;
+    } finally {
+      if (timer) clearTimeout(timer);
+      this.pending.delete(envelope.id);
+    }
+  }
+
+  private async receiveLoop(): Promise<void> {
+    try {
+      for await (const frames of this.socket) {
+        const head = frames[0];
+        if (head === undefined) continue;
+        let id: string;
+        try {
+          id = decodeReply(head).id;
+        } catch (e) {
+          this.opts.logger?.warn("unreadable reply from agent", {
+            endpoint: this.endpoint,
+            error: errorMessage(e),
+          });
+          continue;
+        }
+        // A late reply to an attempt that already timed out (and was retried) has no waiter: ignore it.
+        this.pending.get(id)?.resolve(frames);
+      }
+    } catch (e) {
+      if (!this.closed) this.opts.logger?.warn("agent client stopped receiving", { error: errorMessage(e) });
+    }
+  }
+
+  /** Imports a `docker save` tarball (a file path or bytes) over the chunked import commands. */
+  async importImage(source: string | Buffer): Promise<CommandResult<"images.import.commit">> {
+    if (typeof source !== "string") {
+      const sha256 = createHash("sha256").update(source).digest("hex");
+      return this.importStream(source.length, sha256, (write) => write(source));
+    }
+    const { size, sha256 } = await digestFile(source);
+    return this.importStream(size, sha256, async (write) => {
+      for await (const chunk of createReadStream(source, { highWaterMark: DEFAULT_CHUNK_BYTES })) {
+        await write(chunk as Buffer);
+      }
+    });
+  }
+
+  /**
+   * begin → chunks → commit: `feed` writes the tarball's bytes in order (any sizes; they are re-cut to the
+   * agent's chunk size). On any failure the transfer is aborted so the agent frees its temporary file.
+   */
+  async importStream(
+    sizeBytes: number,
+    sha256: string,
+    feed: (write: (bytes: Buffer) => Promise<void>) => Promise<void>,
+  ): Promise<CommandResult<"images.import.commit">> {
+    const { transferId, chunkBytes } = await this.call("images.import.begin", { sizeBytes, sha256 });
+    let offset = 0;
+    const write = async (bytes: Buffer): Promise<void> => {
+      for (let at = 0; at < bytes.length; at += chunkBytes) {
+        const attachment = bytes.subarray(at, Math.min(bytes.length, at + chunkBytes));
+        await this.call("images.import.chunk", { transferId, offset }, { attachment });
+        offset += attachment.length;
+      }
+    };
+    try {
+      await feed(write);
+      return await this.call("images.import.commit", { transferId }, { timeoutMs: LONG_CALL_MS });
+    } catch (e) {
+      await this.call("images.import.abort", { transferId }).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /**
+   * Starts an export of an image as a `docker save` tarball. `chunks()` yields its bytes in order and checks the
+   * size and sha256 the agent announced at the end; `close()` frees the agent's temporary file.
+   */
+  async openExport(image: string): Promise<ImageExport> {
+    const begin = await this.call("images.export.begin", { image }, { timeoutMs: LONG_CALL_MS });
+    const { transferId } = begin;
+    const chunks = async function* (this: AgentClient): AsyncGenerator<Buffer> {
+      const hash = createHash("sha256");
+      let offset = 0;
+      for (;;) {
+        const { result, attachment } = await this.callWithAttachment("images.export.chunk", {
+          transferId,
+          offset,
+        });
+        const bytes = attachment ?? Buffer.alloc(0);
+        if (bytes.length !== result.length) {
+          throw new IotFogError(
+            "PROTOCOL_ERROR",
+            `export chunk at ${offset}: ${bytes.length} bytes, announced ${result.length}`,
+          );
+        }
+        hash.update(bytes);
+        offset += bytes.length;
+        if (bytes.length > 0) yield bytes;
+        if (result.done) break;
+      }
+      const sha256 = hash.digest("hex");
+      if (offset !== begin.sizeBytes || sha256 !== begin.sha256) {
+        throw new IotFogError(
+          "PROTOCOL_ERROR",
+          `export of ${image}: got ${offset} bytes sha256 ${sha256}, announced ${begin.sizeBytes} bytes sha256 ${begin.sha256}`,
+        );
+      }
+    }.bind(this);
+    return {
+      sizeBytes: begin.sizeBytes,
+      sha256: begin.sha256,
+      chunks,
+      close: async () => {
+        await this.call("images.export.end", { transferId }).catch(() => undefined);
+      },
+    };
+  }
+
+  /** Exports an image, handing each chunk to `sink` in order. */
+  async exportImage(
+    image: string,
+    sink: (chunk: Buffer) => Promise<void>,
+  ): Promise<{ sizeBytes: number; sha256: string }> {
+    const exported = await this.openExport(image);
+    try {
+      for await (const chunk of exported.chunks()) await sink(chunk);
+      return { sizeBytes: exported.sizeBytes, sha256: exported.sha256 };
+    } finally {
+      await exported.close();
+    }
+  }
+
+  /** Closes the socket; calls still waiting fail with UNAVAILABLE. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.pending.values()) p.resolve(undefined);
+    this.pending.clear();
+    this.socket.close();
+    await this.receiving;
+  }
+}
+
+/**
+ * Copies an image from one agent to another without a registry: the source's export chunks are streamed into
+ * the target's import, so memory holds about one chunk at a time.
+ */
+export async function copyImage(
+  from: AgentClient,
+  to: AgentClient,
+  image: string,
+): Promise<CommandResult<"images.import.commit">> {
+  const exported = await from.openExport(image);
+  try {
+    return await to.importStream(exported.sizeBytes, exported.sha256, async (write) => {
+      for await (const chunk of exported.chunks()) await write(chunk);
+    });
+  } finally {
+    await exported.close();
+  }
+}
+
+async function digestFile(path: string): Promise<{ size: number; sha256: string }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  try {
+    for await (const chunk of createReadStream(path)) {
+      const bytes = chunk as Buffer;
+      hash.update(bytes);
+      size += bytes.length;
+    }
+  } catch (e) {
+    throw new IotFogError("NOT_FOUND", `cannot read image tarball ${path}: ${errorMessage(e)}`);
+  }
+  return { size, sha256: hash.digest("hex") };
+}
