@@ -1,0 +1,48 @@
+import semver from "semver";
+import { looseVersion, scalarText } from "../compare";
+import { ConstraintProblem } from "../problems";
+import { expectShape, type OperatorPlugin } from "./operator";
+
+/** Nomad writes ranges with commas (`>= 1.2, < 2.0`); npm semver separates AND-ed comparators by spaces. */
+function rangeOf(value: string): semver.Range {
+  const text = value.replace(/,/g, " ");
+  try {
+    return new semver.Range(text);
+  } catch {
+    throw new ConstraintProblem(`${JSON.stringify(value)} is not a version range (e.g. ">= 20.10, < 25")`);
+  }
+}
+
+/** Nomad `version`: lenient, the node's version is coerced (`24.0.7+dfsg1` → 24.0.7, `v2` → 2.0.0). */
+export const versionOperator: OperatorPlugin = {
+  name: "version",
+  aliases: [],
+  shape: "scalar",
+  cost: 4,
+  whenMissing: false,
+  compile: (value) => {
+    const range = rangeOf(scalarText(expectShape(value, "scalar").value));
+    return (v) => {
+      if (typeof v !== "string") return false;
+      const seen = looseVersion(v);
+      return seen !== null && range.test(seen);
+    };
+  },
+};
+
+/** Nomad `semver`: strict, the node's version must itself be valid semver (pre-releases order as semver says). */
+export const semverOperator: OperatorPlugin = {
+  name: "semver",
+  aliases: [],
+  shape: "scalar",
+  cost: 4,
+  whenMissing: false,
+  compile: (value) => {
+    const text = scalarText(expectShape(value, "scalar").value).replace(/,/g, " ");
+    const range = rangeOf(text);
+    return (v) =>
+      typeof v === "string" &&
+      semver.valid(v) !== null &&
+      semver.satisfies(v, range, { includePrerelease: true });
+  },
+};
