@@ -1,0 +1,304 @@
+import mqtt, { type MqttClient } from "mqtt";
+import {
+  IotFogError,
+  errorMessage,
+  nodeTopicFilter,
+  parseNodeMessage,
+  type Component,
+  type Device,
+  type Logger,
+  type NodeCapabilities,
+  type NodeMessage,
+} from "@openiotfog/shared";
+import type { EventLog } from "./events";
+import type { FleetNode } from "./types";
+
+export interface FleetViewOptions {
+  mqttUrl: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  topicPrefix: string;
+  /** Offline after this long without presence or heartbeat, unless the node announced its own expiry. */
+  nodeExpiryMs: number;
+  /** How often expiry is checked. */
+  sweepIntervalMs?: number;
+  events: EventLog;
+  logger: Logger;
+  now?: () => number;
+}
+
+interface NodeEntry extends FleetNode {
+  sessionId?: string;
+  expiryMs: number;
+}
+
+export type FleetChangeListener = (nodeId: string) => void;
+
+type Payload<K extends NodeMessage["kind"]> = Extract<NodeMessage, { kind: K; cleared: false }>["payload"];
+
+/**
+ * The fleet as the driver side sees it, from the agents' MQTT discovery topics: presence (online / offline,
+ * command endpoint), capability documents, heartbeats with live resources, and node events. Turns changes into
+ * fleet events (node online/offline, device attached/detached, labels changed) on the event log. Free of Open
+ * Baton types: the VIM driver, the fleet API and the GUI share it.
+ */
+export class FleetView implements Component {
+  readonly name = "fleet-view";
+  private readonly nodesById = new Map<string, NodeEntry>();
+  private client: MqttClient | undefined;
+  private sweep: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  private readonly changeListeners = new Set<FleetChangeListener>();
+
+  constructor(private readonly opts: FleetViewOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    const client = mqtt.connect(this.opts.mqttUrl, {
+      ...(this.opts.username === undefined ? {} : { username: this.opts.username }),
+      ...(this.opts.password === undefined ? {} : { password: this.opts.password }),
+      clientId: `iotfog-fleet-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+      reconnectPeriod: 1000,
+      connectTimeout: 5000,
+    });
+    this.client = client;
+    client.on("message", (topic, payload) => this.onMessage(topic, payload));
+    client.on("error", (e) => this.opts.logger.warn("fleet view MQTT error", { error: errorMessage(e) }));
+    client.on("connect", () => {
+      // Re-subscribing after every reconnect delivers the retained presence and capabilities again.
+      client.subscribe(nodeTopicFilter(this.opts.topicPrefix, "#"), { qos: 1 }, (e) => {
+        if (e) this.opts.logger.warn("fleet view cannot subscribe", { error: errorMessage(e) });
+      });
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          client.off("connect", onConnect);
+          reject(
+            new IotFogError(
+              "UNAVAILABLE",
+              `fleet view: MQTT broker ${this.opts.mqttUrl} did not answer in 10 s`,
+            ),
+          );
+        }, 10000);
+        const onConnect = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        client.once("connect", onConnect);
+      });
+    } catch (e) {
+      await client.endAsync(true);
+      this.client = undefined;
+      throw e;
+    }
+    this.sweep = setInterval(() => this.expire(), this.opts.sweepIntervalMs ?? 500);
+    this.opts.logger.info("fleet view listening", { mqtt: this.opts.mqttUrl, prefix: this.opts.topicPrefix });
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweep) clearInterval(this.sweep);
+    this.sweep = undefined;
+    const client = this.client;
+    this.client = undefined;
+    if (client) await client.endAsync(true);
+  }
+
+  /** Every known node, sorted by id. */
+  nodes(): FleetNode[] {
+    return [...this.nodesById.values()].sort((a, b) => a.nodeId.localeCompare(b.nodeId)).map(publicView);
+  }
+
+  node(nodeId: string): FleetNode | undefined {
+    const n = this.nodesById.get(nodeId);
+    return n === undefined ? undefined : publicView(n);
+  }
+
+  /** Called after any change of a node (presence, capabilities, liveness). */
+  onChange(listener: FleetChangeListener): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** Feeds one MQTT message; public so the view can be driven without a broker in unit tests. */
+  onMessage(topic: string, payload: Buffer | string): void {
+    let message: NodeMessage | undefined;
+    try {
+      message = parseNodeMessage(this.opts.topicPrefix, topic, payload);
+    } catch (e) {
+      this.opts.logger.warn("ignoring a bad fleet message", { topic, error: errorMessage(e) });
+      return;
+    }
+    if (message === undefined) return;
+    if (message.cleared) {
+      if (message.kind === "presence" && this.nodesById.delete(message.nodeId)) this.changed(message.nodeId);
+      return;
+    }
+    switch (message.kind) {
+      case "presence":
+        this.onPresence(message.nodeId, message.payload);
+        break;
+      case "capabilities":
+        this.onCapabilities(message.nodeId, message.payload.capabilities);
+        break;
+      case "heartbeat":
+        this.onHeartbeat(message.nodeId, message.payload);
+        break;
+      case "events":
+        this.onNodeEvent(message.nodeId, message.payload.type, message.payload.data);
+        break;
+    }
+  }
+
+  private entry(nodeId: string): NodeEntry {
+    let n = this.nodesById.get(nodeId);
+    if (n === undefined) {
+      n = { nodeId, online: false, lastSeen: this.now(), expiryMs: this.opts.nodeExpiryMs };
+      this.nodesById.set(nodeId, n);
+    }
+    return n;
+  }
+
+  private onPresence(nodeId: string, p: Payload<"presence">): void {
+    const n = this.entry(nodeId);
+    if (p.state === "offline") {
+      // A last-will of an older session must not take down the agent that has since restarted.
+      if (n.sessionId !== undefined && p.sessionId !== n.sessionId) return;
+      this.setOffline(n, p.reason ?? "shutdown");
+      return;
+    }
+    n.sessionId = p.sessionId;
+    n.lastSeen = this.now();
+    n.expiryMs = p.expiryMs;
+    n.agentVersion = p.agentVersion;
+    if (p.endpoint !== undefined) n.endpoint = p.endpoint;
+    this.setOnline(n, p.reason === "reconnect" ? "back online" : "online");
+    this.changed(nodeId);
+  }
+
+  private onCapabilities(nodeId: string, caps: NodeCapabilities): void {
+    const n = this.entry(nodeId);
+    const before = n.capabilities;
+    n.capabilities = caps;
+    if (before !== undefined) {
+      this.diffDevices(nodeId, before.devices, caps.devices);
+      this.diffLabels(nodeId, before.labels, caps.labels);
+      this.opts.events.publish({ type: "node.updated", nodeId, message: `${nodeId}: capabilities updated` });
+    }
+    this.changed(nodeId);
+  }
+
+  private onHeartbeat(nodeId: string, h: Payload<"heartbeat">): void {
+    const n = this.entry(nodeId);
+    // A heartbeat proves the session is alive, even when its presence was missed.
+    n.sessionId = h.sessionId;
+    n.lastSeen = this.now();
+    n.live = h.resources;
+    n.agentDeployments = h.deployments;
+    if (!n.online && n.endpoint !== undefined) this.setOnline(n, "back online (heartbeat)");
+    this.changed(nodeId);
+  }
+
+  private onNodeEvent(nodeId: string, type: string, data: Record<string, unknown>): void {
+    // Device hot-plug is reported from the capability diff (it carries the full device); the rest is forwarded.
+    if (type === "device.added" || type === "device.removed" || type === "capabilities.changed") return;
+    const deploymentId = typeof data.deploymentId === "string" ? data.deploymentId : undefined;
+    this.opts.events.publish({
+      type: "agent.event",
+      nodeId,
+      ...(deploymentId === undefined ? {} : { deploymentId }),
+      message: `${nodeId}: ${type}${deploymentId === undefined ? "" : ` ${deploymentId}`}`,
+      data: { agentType: type, ...data },
+    });
+  }
+
+  private diffDevices(nodeId: string, before: Device[], after: Device[]): void {
+    const old = new Map(before.map((d) => [d.id, d]));
+    const now = new Map(after.map((d) => [d.id, d]));
+    for (const [id, d] of now) {
+      if (old.has(id)) continue;
+      this.opts.events.publish({
+        type: "device.attached",
+        nodeId,
+        message: `${nodeId}: device attached: ${describeDevice(d)}`,
+        data: { device: d },
+      });
+    }
+    for (const [id, d] of old) {
+      if (now.has(id)) continue;
+      this.opts.events.publish({
+        type: "device.detached",
+        nodeId,
+        message: `${nodeId}: device detached: ${describeDevice(d)}`,
+        data: { device: d },
+      });
+    }
+  }
+
+  private diffLabels(nodeId: string, before: Record<string, string>, after: Record<string, string>): void {
+    const changes: string[] = [];
+    for (const [k, v] of Object.entries(after)) if (before[k] !== v) changes.push(`${k}=${v}`);
+    for (const k of Object.keys(before)) if (!(k in after)) changes.push(`-${k}`);
+    if (changes.length === 0) return;
+    this.opts.events.publish({
+      type: "node.labels",
+      nodeId,
+      message: `${nodeId}: labels ${changes.join(", ")}`,
+      data: { labels: after },
+    });
+  }
+
+  private setOnline(n: NodeEntry, why: string): void {
+    if (n.online) return;
+    n.online = true;
+    delete n.offlineReason;
+    this.opts.events.publish({ type: "node.online", nodeId: n.nodeId, message: `${n.nodeId} is ${why}` });
+  }
+
+  private setOffline(n: NodeEntry, reason: string): void {
+    if (!n.online) {
+      n.offlineReason ??= reason;
+      return;
+    }
+    n.online = false;
+    n.offlineReason = reason;
+    this.opts.events.publish({
+      type: "node.offline",
+      nodeId: n.nodeId,
+      message: `${n.nodeId} went offline (${reason})`,
+      data: { reason },
+    });
+    this.changed(n.nodeId);
+  }
+
+  /** Marks nodes offline that have been silent longer than their expiry. */
+  expire(): void {
+    const now = this.now();
+    for (const n of this.nodesById.values()) {
+      if (n.online && now - n.lastSeen > n.expiryMs) this.setOffline(n, "expired");
+    }
+  }
+
+  private changed(nodeId: string): void {
+    for (const l of this.changeListeners) {
+      try {
+        l(nodeId);
+      } catch (e) {
+        this.opts.logger.warn("fleet change listener failed", { error: errorMessage(e) });
+      }
+    }
+  }
+}
+
+function publicView(n: NodeEntry): FleetNode {
+  const { sessionId: _s, expiryMs: _e, ...rest } = n;
+  return structuredClone(rest);
+}
+
+/** `zigbee 10c4:ea60 (Sonoff Dongle) at /dev/serial/by-id/...` */
+export function describeDevice(d: Device): string {
+  const ids = d.vendorId !== undefined && d.productId !== undefined ? ` ${d.vendorId}:${d.productId}` : "";
+  const name = d.product ?? d.vendor ?? "";
+  return `${d.class}${ids}${name ? ` (${name})` : ""} at ${d.stablePath ?? d.path}`;
+}

@@ -1,0 +1,5 @@
+export * from "./types";
+export * from "./events";
+export * from "./fleet-view";
+export * from "./agents";
+export * from "./orchestrator";

@@ -1,0 +1,786 @@
+import {
+  IotFogError,
+  errorMessage,
+  isIotFogError,
+  parseWith,
+  place,
+  serviceSpecSchema,
+  type AgentClient,
+  type Allocation,
+  type ClusterSnapshot,
+  type Logger,
+  type NodeState,
+  type PlacementDecision,
+  type PlacementSuccess,
+  type ServiceSpec,
+} from "@openiotfog/shared";
+import type { EventLog } from "./events";
+import { withImportProgress } from "./image-progress";
+import {
+  replicaStates,
+  type DeployProgress,
+  type DeploymentRecord,
+  type ExplainResult,
+  type FleetNode,
+  type ReplicaDecision,
+  type ReplicaRecord,
+  type ReplicaState,
+  type WhatIf,
+  type WhatIfResult,
+  type WorkloadRequest,
+} from "./types";
+import { copyImage } from "@openiotfog/shared";
+
+/** What the orchestrator needs of the fleet view. */
+export interface NodeDirectory {
+  nodes(): FleetNode[];
+  node(nodeId: string): FleetNode | undefined;
+}
+
+/** What the orchestrator needs of the agent pool. */
+export interface AgentDirectory {
+  client(nodeId: string): AgentClient;
+}
+
+/** A parsed blueprint: its name and its services (dependencies first is not required). */
+export interface ParsedWorkload {
+  name: string;
+  services: ServiceSpec[];
+}
+
+/** Turns blueprint YAML into services; throws IotFogError VALIDATION_FAILED naming the field. */
+export type BlueprintParser = (text: string, source: string) => ParsedWorkload;
+
+export interface OrchestratorOptions {
+  fleet: NodeDirectory;
+  agents: AgentDirectory;
+  events: EventLog;
+  logger: Logger;
+  parseBlueprint: BlueprintParser;
+  requestTimeoutMs: number;
+  deployTimeoutMs: number;
+  imageTransferTimeoutMs: number;
+  /** How long a list of replica states from the agents stays fresh. */
+  refreshTtlMs?: number;
+  now?: () => number;
+}
+
+export interface LogLine {
+  service: string;
+  replica: number;
+  nodeId: string;
+  stream: "stdout" | "stderr";
+  line: string;
+}
+
+const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Agent-side ids of replicas deployed here: `<deployment>.<service>.<replica>`. */
+const AGENT_ID = /^([a-z0-9][a-z0-9-]*)\.([a-z0-9][a-z0-9-]*)\.(\d+)$/;
+
+export function agentDeploymentId(deploymentId: string, service: string, replica: number): string {
+  return `${deploymentId}.${service}.${replica}`;
+}
+
+interface PlannedReplica {
+  spec: ServiceSpec;
+  replica: number;
+  decision: PlacementSuccess;
+}
+
+/**
+ * The deploy path without Open Baton: snapshot of the fleet → place every replica (all or nothing) → copy the
+ * image to the chosen node when it lacks it → the agent deploys → the deployment is recorded. Also removal,
+ * logs, a dry run that explains every decision, and what-if checks (lose a node or a device). Agents are the
+ * truth for what runs: the record is refreshed from their lists, and replicas found on agents that this driver
+ * did not start (after a restart) appear as `discovered` deployments.
+ */
+export class Orchestrator {
+  private readonly deployments = new Map<string, DeploymentRecord>();
+  private lastRefresh = 0;
+  private refreshing: Promise<void> | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: OrchestratorOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Resolves a request into a name and validated services. */
+  resolve(req: WorkloadRequest): ParsedWorkload {
+    let parsed: ParsedWorkload;
+    if (req.blueprint !== undefined) {
+      parsed = this.opts.parseBlueprint(req.blueprint, "blueprint");
+    } else if (req.services !== undefined) {
+      const services = req.services.map((s, i) =>
+        parseWith(serviceSpecSchema, s, `services[${i}]`, "BAD_REQUEST"),
+      );
+      parsed = { name: req.name ?? services[0]?.name ?? "", services };
+    } else {
+      throw new IotFogError("BAD_REQUEST", `field "blueprint": give a blueprint (YAML text) or "services"`);
+    }
+    const name = req.name ?? parsed.name;
+    if (!NAME.test(name)) {
+      throw new IotFogError(
+        "BAD_REQUEST",
+        `field "name": "${name}" must be lower-case letters, digits and '-', at most 63 characters`,
+      );
+    }
+    if (parsed.services.length === 0)
+      throw new IotFogError("BAD_REQUEST", `field "services": needs at least one service`);
+    const seen = new Set<string>();
+    for (const s of parsed.services) {
+      if (seen.has(s.name))
+        throw new IotFogError("BAD_REQUEST", `field "services": service "${s.name}" appears twice`);
+      seen.add(s.name);
+    }
+    return { name, services: orderByDependencies(parsed.services) };
+  }
+
+  // ------------------------------------------------------------------------------------------------ snapshot
+
+  /** The fleet as placement sees it: live free resources, and every replica recorded here as an allocation. */
+  snapshot(whatIf?: WhatIf, skip?: (r: ReplicaRecord, d: DeploymentRecord) => boolean): ClusterSnapshot {
+    const lostNodes = new Set(whatIf?.lostNodes ?? []);
+    const nodes: NodeState[] = [];
+    for (const n of this.opts.fleet.nodes()) {
+      if (n.capabilities === undefined) continue;
+      const caps = structuredClone(n.capabilities);
+      if (n.live !== undefined) {
+        caps.resources.memory.freeBytes = Math.round(n.live.memory.freeBytes);
+        caps.resources.disk.freeBytes = Math.round(n.live.disk.freeBytes);
+      }
+      if (whatIf !== undefined) {
+        const lost = new Set(whatIf.lostDevices.filter((d) => d.nodeId === n.nodeId).map((d) => d.deviceId));
+        caps.devices = caps.devices.filter((d) => !lost.has(d.id));
+      }
+      const allocations: Allocation[] = [];
+      for (const d of this.deployments.values()) {
+        for (const r of d.replicas) {
+          if (r.nodeId !== n.nodeId || skip?.(r, d) === true) continue;
+          allocations.push(toAllocation(d.id, r));
+        }
+      }
+      nodes.push({ capabilities: caps, online: n.online && !lostNodes.has(n.nodeId), allocations });
+    }
+    return { nodes };
+  }
+
+  // ------------------------------------------------------------------------------------------------ explain
+
+  /** Dry run: where each replica would go (all scores) or every failed predicate on every node. */
+  explain(req: WorkloadRequest, whatIf?: WhatIf): ExplainResult {
+    const { name, services } = this.resolve(req);
+    const snapshot = this.snapshot(whatIf);
+    const decisions: ReplicaDecision[] = [];
+    let feasible = true;
+    for (const spec of services) {
+      for (let replica = 0; replica < spec.replicas; replica++) {
+        const decision = place({ spec, deploymentId: name, replica }, snapshot, { explain: "full" });
+        decisions.push({ service: spec.name, replica, decision });
+        if (decision.ok) reserve(snapshot, decision.nodeId, reservation(name, spec, replica, decision));
+        else feasible = false;
+      }
+    }
+    return { name, feasible, decisions, ...(whatIf === undefined ? {} : { whatIf }) };
+  }
+
+  /**
+   * N-1 check: if these nodes or devices were lost, could every replica that runs on them (or holds them) be
+   * placed again? Replicas placed here keep their specs; discovered ones cannot be judged and say so.
+   */
+  whatIf(whatIf: WhatIf): WhatIfResult {
+    for (const id of whatIf.lostNodes) {
+      if (this.opts.fleet.node(id) === undefined)
+        throw new IotFogError("NOT_FOUND", `field "lostNodes": node "${id}" is not known`);
+    }
+    const lostNodes = new Set(whatIf.lostNodes);
+    const lostDevice = (r: ReplicaRecord): boolean =>
+      whatIf.lostDevices.some(
+        (d) => d.nodeId === r.nodeId && r.devices.some((x) => x.deviceId === d.deviceId),
+      );
+    const hit = (r: ReplicaRecord): boolean => lostNodes.has(r.nodeId) || lostDevice(r);
+    const snapshot = this.snapshot(whatIf, hit);
+    const affected: WhatIfResult["affected"] = [];
+    let ok = true;
+    for (const d of this.deployments.values()) {
+      for (const r of d.replicas) {
+        if (!hit(r)) continue;
+        const spec = d.specs?.find((s) => s.name === r.service);
+        if (spec === undefined) {
+          ok = false;
+          affected.push({
+            deploymentId: d.id,
+            service: r.service,
+            replica: r.replica,
+            fromNodeId: r.nodeId,
+            problem: "the service's spec is unknown to this driver (deployed before it started)",
+          });
+          continue;
+        }
+        const decision = place(
+          {
+            spec,
+            deploymentId: d.id,
+            replica: r.replica,
+            excludeNodes: lostNodes.has(r.nodeId) ? [r.nodeId] : [],
+          },
+          snapshot,
+          { explain: "full" },
+        );
+        if (decision.ok) reserve(snapshot, decision.nodeId, reservation(d.id, spec, r.replica, decision));
+        else ok = false;
+        affected.push({
+          deploymentId: d.id,
+          service: r.service,
+          replica: r.replica,
+          fromNodeId: r.nodeId,
+          decision,
+        });
+      }
+    }
+    return { whatIf, ok, affected };
+  }
+
+  // ------------------------------------------------------------------------------------------------ deploy
+
+  /**
+   * Places every replica first (nothing starts when any replica cannot be placed: PLACEMENT_FAILED with the
+   * explanations in `details.decisions`), then copies images and starts replicas in dependency order. A
+   * failure after that removes the replicas already started, so a deployment is all or nothing.
+   */
+  async deploy(
+    req: WorkloadRequest,
+    onProgress: (p: DeployProgress) => void = () => undefined,
+  ): Promise<DeploymentRecord> {
+    const { name, services } = this.resolve(req);
+    if (this.deployments.has(name)) {
+      throw new IotFogError(
+        "CONFLICT",
+        `deployment "${name}" already exists; remove it first (iotfog rm ${name})`,
+      );
+    }
+    const plan = this.plan(name, services);
+    const record: DeploymentRecord = {
+      id: name,
+      createdAt: this.now(),
+      status: "deploying",
+      origin: "api",
+      services: services.map((s) => ({ name: s.name, image: s.image, replicas: s.replicas })),
+      specs: services,
+      replicas: plan.map((p) => ({
+        service: p.spec.name,
+        replica: p.replica,
+        nodeId: p.decision.nodeId,
+        agentDeploymentId: agentDeploymentId(name, p.spec.name, p.replica),
+        image: p.spec.image,
+        state: "pending",
+        devices: p.decision.devices.map((a) => ({
+          deviceId: a.device.id,
+          hostPath: a.hostPath,
+          containerPath: a.containerPath,
+        })),
+        resources: p.spec.resources,
+        exclusiveDevices: p.decision.devices.filter((a) => a.exclusive).map((a) => a.device.id),
+        sharedDevices: p.decision.devices.filter((a) => !a.exclusive).map((a) => a.device.id),
+      })),
+    };
+    // Recorded before anything starts: pending replicas count as reservations for concurrent deploys.
+    this.deployments.set(name, record);
+    const where = record.replicas.map((r) => `${r.service}#${r.replica} → ${r.nodeId}`).join(", ");
+    this.opts.events.publish({
+      type: "deployment.started",
+      deploymentId: name,
+      message: `${name}: deploying ${where}`,
+      data: {
+        placements: record.replicas.map((r) => ({
+          service: r.service,
+          replica: r.replica,
+          nodeId: r.nodeId,
+        })),
+      },
+    });
+    const progress = (p: DeployProgress): void => {
+      onProgress(p);
+      if (p.phase === "image" && p.action === "copy" && p.doneBytes !== p.totalBytes && p.doneBytes !== 0)
+        return;
+      this.opts.events.publish({
+        type: "deployment.progress",
+        deploymentId: name,
+        nodeId: p.nodeId,
+        message: `${name}: ${describeProgress(p)}`,
+        data: { ...p },
+      });
+    };
+    for (const p of plan) {
+      progress({
+        phase: "placed",
+        service: p.spec.name,
+        replica: p.replica,
+        nodeId: p.decision.nodeId,
+        score: p.decision.finalScore,
+      });
+    }
+    try {
+      for (const [i, p] of plan.entries()) {
+        const r = record.replicas[i];
+        if (r === undefined) continue;
+        await this.ensureImage(p, progress);
+        progress({ phase: "starting", service: r.service, replica: r.replica, nodeId: r.nodeId });
+        const result = await this.opts.agents.client(r.nodeId).call(
+          "deploy",
+          {
+            deploymentId: r.agentDeploymentId,
+            spec: p.spec,
+            replica: p.replica,
+            devices: p.decision.devices,
+          },
+          { timeoutMs: this.opts.deployTimeoutMs, retries: 0 },
+        );
+        r.state = result.deployment.state;
+        r.containerName = result.deployment.containerName;
+        if (result.deployment.devices.length > 0) r.devices = result.deployment.devices;
+        progress({
+          phase: "started",
+          service: r.service,
+          replica: r.replica,
+          nodeId: r.nodeId,
+          containerName: result.deployment.containerName,
+          state: result.deployment.state,
+        });
+      }
+    } catch (e) {
+      await this.rollback(record);
+      this.deployments.delete(name);
+      const error = errorMessage(e);
+      this.opts.events.publish({
+        type: "deployment.failed",
+        deploymentId: name,
+        message: `${name}: failed: ${error}`,
+      });
+      throw isIotFogError(e) ? e : new IotFogError("RUNTIME_ERROR", error, undefined, { cause: e });
+    }
+    record.status = "running";
+    this.opts.events.publish({
+      type: "deployment.deployed",
+      deploymentId: name,
+      message: `${name}: running (${where})`,
+    });
+    return structuredClone(record);
+  }
+
+  private plan(name: string, services: ServiceSpec[]): PlannedReplica[] {
+    const snapshot = this.snapshot();
+    const plan: PlannedReplica[] = [];
+    const decisions: ReplicaDecision[] = [];
+    for (const spec of services) {
+      for (let replica = 0; replica < spec.replicas; replica++) {
+        const decision = place({ spec, deploymentId: name, replica }, snapshot, { explain: "summary" });
+        decisions.push({ service: spec.name, replica, decision });
+        if (!decision.ok) {
+          // Every failed predicate on every node, so the caller can show why.
+          const full = place({ spec, deploymentId: name, replica }, snapshot, { explain: "full" });
+          decisions[decisions.length - 1] = { service: spec.name, replica, decision: full };
+          this.opts.events.publish({
+            type: "deployment.failed",
+            deploymentId: name,
+            message: `${name}: cannot place ${spec.name}#${replica}: ${decision.message}`,
+          });
+          throw new IotFogError(
+            "PLACEMENT_FAILED",
+            `cannot place ${spec.name}#${replica}: ${decision.message}`,
+            {
+              name,
+              decisions,
+            },
+          );
+        }
+        reserve(snapshot, decision.nodeId, reservation(name, spec, replica, decision));
+        plan.push({ spec, replica, decision });
+      }
+    }
+    return plan;
+  }
+
+  /** Makes sure the chosen node has the image: already there, copied from a node that has it, or pulled. */
+  private async ensureImage(p: PlannedReplica, progress: (p: DeployProgress) => void): Promise<void> {
+    const nodeId = p.decision.nodeId;
+    const image = p.spec.image;
+    const base = { phase: "image" as const, service: p.spec.name, replica: p.replica, nodeId, image };
+    const target = this.opts.agents.client(nodeId);
+    if (await hasImage(target, image)) {
+      progress({ ...base, action: "present" });
+      return;
+    }
+    for (const other of this.opts.fleet.nodes()) {
+      if (other.nodeId === nodeId || !other.online || other.endpoint === undefined) continue;
+      let source: AgentClient;
+      try {
+        source = this.opts.agents.client(other.nodeId);
+        if (!(await hasImage(source, image))) continue;
+      } catch {
+        continue;
+      }
+      progress({ ...base, action: "copy", fromNodeId: other.nodeId, doneBytes: 0 });
+      let last = 0;
+      const reporting = withImportProgress(target, (doneBytes, totalBytes) => {
+        last = totalBytes;
+        progress({ ...base, action: "copy", fromNodeId: other.nodeId, doneBytes, totalBytes });
+      });
+      const started = this.now();
+      await copyImage(source, reporting, image);
+      this.opts.logger.info("image copied", {
+        image,
+        from: other.nodeId,
+        to: nodeId,
+        bytes: last,
+        ms: this.now() - started,
+      });
+      return;
+    }
+    progress({ ...base, action: "pull" });
+    try {
+      await target.call(
+        "images.pull",
+        { image },
+        { timeoutMs: this.opts.imageTransferTimeoutMs, retries: 0 },
+      );
+    } catch (e) {
+      throw new IotFogError(
+        "IMAGE_NOT_FOUND",
+        `image ${image} is on no online node and cannot be pulled on ${nodeId}: ${errorMessage(e)}`,
+      );
+    }
+  }
+
+  private async rollback(record: DeploymentRecord): Promise<void> {
+    for (const r of record.replicas) {
+      if (r.state === "pending") continue;
+      try {
+        await this.opts.agents.client(r.nodeId).call("remove", { deploymentId: r.agentDeploymentId });
+      } catch (e) {
+        this.opts.logger.warn("rollback could not remove a replica", {
+          deployment: record.id,
+          replica: r.agentDeploymentId,
+          node: r.nodeId,
+          error: errorMessage(e),
+        });
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ remove
+
+  /** Removes every replica; replicas on unreachable nodes stay recorded and the call fails naming them. */
+  async remove(id: string): Promise<DeploymentRecord> {
+    const record = this.deployments.get(id);
+    if (record === undefined) throw new IotFogError("NOT_FOUND", `deployment "${id}" does not exist`);
+    if (record.status === "deploying")
+      throw new IotFogError("CONFLICT", `deployment "${id}" is still being deployed`);
+    const previous = record.status;
+    record.status = "removing";
+    const failures: string[] = [];
+    const kept: ReplicaRecord[] = [];
+    await Promise.all(
+      record.replicas.map(async (r) => {
+        try {
+          await this.opts.agents.client(r.nodeId).call("remove", { deploymentId: r.agentDeploymentId });
+        } catch (e) {
+          failures.push(`${r.service}#${r.replica} on ${r.nodeId}: ${errorMessage(e)}`);
+          kept.push(r);
+        }
+      }),
+    );
+    if (failures.length > 0) {
+      record.replicas = kept;
+      record.status = previous === "removing" ? "degraded" : previous;
+      record.error = `not removed: ${failures.join("; ")}`;
+      throw new IotFogError("UNAVAILABLE", `deployment "${id}": ${record.error}`);
+    }
+    this.deployments.delete(id);
+    this.opts.events.publish({ type: "deployment.removed", deploymentId: id, message: `${id}: removed` });
+    return {
+      ...structuredClone(record),
+      replicas: record.replicas.map((r) => ({ ...r, state: "removing" })),
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------------ list
+
+  /** Every deployment, replica states refreshed from the agents (at most every refreshTtlMs). */
+  async list(): Promise<DeploymentRecord[]> {
+    await this.refresh();
+    return [...this.deployments.values()]
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((d) => structuredClone(d));
+  }
+
+  async get(id: string): Promise<DeploymentRecord> {
+    await this.refresh();
+    const d = this.deployments.get(id);
+    if (d === undefined) throw new IotFogError("NOT_FOUND", `deployment "${id}" does not exist`);
+    return structuredClone(d);
+  }
+
+  /** Replicas recorded on one node. */
+  replicasOn(nodeId: string): Array<ReplicaRecord & { deploymentId: string }> {
+    const out: Array<ReplicaRecord & { deploymentId: string }> = [];
+    for (const d of this.deployments.values()) {
+      for (const r of d.replicas)
+        if (r.nodeId === nodeId) out.push({ ...structuredClone(r), deploymentId: d.id });
+    }
+    return out;
+  }
+
+  /** Asks every online agent what it runs, and reconciles the records with the answers. */
+  async refresh(force = false): Promise<void> {
+    if (!force && this.now() - this.lastRefresh < (this.opts.refreshTtlMs ?? 1000)) return;
+    this.refreshing ??= this.doRefresh().finally(() => {
+      this.lastRefresh = this.now();
+      this.refreshing = undefined;
+    });
+    await this.refreshing;
+  }
+
+  private async doRefresh(): Promise<void> {
+    const answers = new Map<
+      string,
+      Array<{
+        agentId: string;
+        state: ReplicaState;
+        containerName: string;
+        service: string;
+        replica: number;
+        image: string;
+        devices: ReplicaRecord["devices"];
+      }>
+    >();
+    const offline = new Set<string>();
+    await Promise.all(
+      this.opts.fleet.nodes().map(async (n) => {
+        if (!n.online || n.endpoint === undefined) {
+          offline.add(n.nodeId);
+          return;
+        }
+        try {
+          const list = await this.opts.agents
+            .client(n.nodeId)
+            .call("list", {}, { timeoutMs: Math.min(this.opts.requestTimeoutMs, 3000), retries: 0 });
+          answers.set(
+            n.nodeId,
+            list.deployments.map((d) => ({
+              agentId: d.deploymentId,
+              state: toReplicaState(d.state),
+              containerName: d.containerName,
+              service: d.service,
+              replica: d.replica,
+              image: d.image,
+              devices: d.devices,
+            })),
+          );
+        } catch (e) {
+          offline.add(n.nodeId);
+          this.opts.logger.debug("cannot list a node's deployments", {
+            node: n.nodeId,
+            error: errorMessage(e),
+          });
+        }
+      }),
+    );
+    const known = new Set<string>();
+    for (const d of this.deployments.values()) {
+      if (d.status === "deploying" || d.status === "removing") {
+        for (const r of d.replicas) known.add(`${r.nodeId}/${r.agentDeploymentId}`);
+        continue;
+      }
+      for (const r of d.replicas) {
+        known.add(`${r.nodeId}/${r.agentDeploymentId}`);
+        if (offline.has(r.nodeId)) {
+          r.state = "unknown";
+          continue;
+        }
+        const seen = answers.get(r.nodeId)?.find((a) => a.agentId === r.agentDeploymentId);
+        if (seen === undefined) {
+          if (answers.has(r.nodeId)) r.state = "missing";
+          continue;
+        }
+        r.state = seen.state;
+        r.containerName = seen.containerName;
+      }
+      if (d.origin === "discovered") d.replicas = d.replicas.filter((r) => r.state !== "missing");
+      d.status =
+        d.replicas.length > 0 && d.replicas.every((r) => r.state === "running") ? "running" : "degraded";
+    }
+    for (const [nodeId, list] of answers) {
+      for (const a of list) {
+        if (known.has(`${nodeId}/${a.agentId}`)) continue;
+        const m = AGENT_ID.exec(a.agentId);
+        const id = m?.[1] ?? a.agentId;
+        let d = this.deployments.get(id);
+        if (d === undefined) {
+          d = {
+            id,
+            createdAt: this.now(),
+            status: "running",
+            origin: "discovered",
+            services: [],
+            replicas: [],
+          };
+          this.deployments.set(id, d);
+        }
+        if (d.origin !== "discovered") continue;
+        if (!d.services.some((s) => s.name === a.service))
+          d.services.push({ name: a.service, image: a.image, replicas: 0 });
+        const svc = d.services.find((s) => s.name === a.service);
+        if (svc) svc.replicas++;
+        d.replicas.push({
+          service: a.service,
+          replica: a.replica,
+          nodeId,
+          agentDeploymentId: a.agentId,
+          image: a.image,
+          state: a.state,
+          containerName: a.containerName,
+          devices: a.devices,
+          resources: {},
+          exclusiveDevices: [],
+          sharedDevices: [],
+        });
+        d.status = d.replicas.every((r) => r.state === "running") ? "running" : "degraded";
+      }
+    }
+    for (const [id, d] of this.deployments)
+      if (d.origin === "discovered" && d.replicas.length === 0) this.deployments.delete(id);
+  }
+
+  // ------------------------------------------------------------------------------------------------ logs
+
+  /** The last `tail` lines of every replica of a deployment (or of one service / replica). */
+  async logs(
+    id: string,
+    opts: { service?: string; replica?: number; tail?: number; timestamps?: boolean } = {},
+  ): Promise<LogLine[]> {
+    const d = this.deployments.get(id);
+    if (d === undefined) throw new IotFogError("NOT_FOUND", `deployment "${id}" does not exist`);
+    const replicas = d.replicas.filter(
+      (r) =>
+        (opts.service === undefined || r.service === opts.service) &&
+        (opts.replica === undefined || r.replica === opts.replica),
+    );
+    if (replicas.length === 0) {
+      throw new IotFogError(
+        "NOT_FOUND",
+        `deployment "${id}" has no replica ${opts.service ?? ""}${opts.replica === undefined ? "" : `#${opts.replica}`}`,
+      );
+    }
+    const out: LogLine[] = [];
+    for (const r of replicas) {
+      const res = await this.opts.agents.client(r.nodeId).call("logs", {
+        deploymentId: r.agentDeploymentId,
+        tail: opts.tail ?? 100,
+        timestamps: opts.timestamps ?? false,
+      });
+      for (const l of res.lines) out.push({ service: r.service, replica: r.replica, nodeId: r.nodeId, ...l });
+    }
+    return out;
+  }
+}
+
+function toReplicaState(s: string): ReplicaState {
+  return (replicaStates as readonly string[]).includes(s) ? (s as ReplicaState) : "unknown";
+}
+
+function toAllocation(deploymentId: string, r: ReplicaRecord): Allocation {
+  return {
+    deploymentId,
+    service: r.service,
+    replica: r.replica,
+    state: r.state === "pending" ? "reserved" : "placed",
+    resources: { ...r.resources },
+    devices: [
+      ...r.exclusiveDevices.map((id) => ({ id, exclusive: true })),
+      ...r.sharedDevices.map((id) => ({ id, exclusive: false })),
+    ],
+  };
+}
+
+function reservation(
+  deploymentId: string,
+  spec: ServiceSpec,
+  replica: number,
+  d: PlacementSuccess,
+): Allocation {
+  return {
+    deploymentId,
+    service: spec.name,
+    replica,
+    state: "reserved",
+    resources: { ...spec.resources },
+    devices: d.devices.map((a) => ({ id: a.device.id, exclusive: a.exclusive })),
+  };
+}
+
+function reserve(snapshot: ClusterSnapshot, nodeId: string, a: Allocation): void {
+  snapshot.nodes.find((n) => n.capabilities.nodeId === nodeId)?.allocations.push(a);
+}
+
+async function hasImage(client: AgentClient, image: string): Promise<boolean> {
+  const want = withTag(image);
+  const { images } = await client.call("images.list", {});
+  return images.some((i) => i.tags.some((t) => withTag(t) === want) || i.id === image);
+}
+
+function withTag(image: string): string {
+  const slash = image.lastIndexOf("/");
+  return image.slice(slash + 1).includes(":") || image.includes("@") ? image : `${image}:latest`;
+}
+
+/** Dependencies first (stable otherwise); a cycle or an unknown dependency is the caller's error. */
+export function orderByDependencies(services: ServiceSpec[]): ServiceSpec[] {
+  const byName = new Map(services.map((s) => [s.name, s]));
+  const out: ServiceSpec[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (s: ServiceSpec, path: string[]): void => {
+    const st = state.get(s.name);
+    if (st === "done") return;
+    if (st === "visiting") {
+      throw new IotFogError(
+        "BAD_REQUEST",
+        `field "services": dependency cycle ${[...path, s.name].join(" → ")}`,
+      );
+    }
+    state.set(s.name, "visiting");
+    for (const dep of s.dependsOn) {
+      const target = byName.get(dep);
+      if (target === undefined) {
+        throw new IotFogError(
+          "BAD_REQUEST",
+          `field "services.${s.name}.dependsOn": unknown service "${dep}"`,
+        );
+      }
+      visit(target, [...path, s.name]);
+    }
+    state.set(s.name, "done");
+    out.push(s);
+  };
+  for (const s of services) visit(s, []);
+  return out;
+}
+
+export function describeProgress(p: DeployProgress): string {
+  const who = `${p.service}#${p.replica}`;
+  switch (p.phase) {
+    case "placed":
+      return `${who} placed on ${p.nodeId}`;
+    case "image":
+      if (p.action === "present") return `${who} image ${p.image} present on ${p.nodeId}`;
+      if (p.action === "pull") return `${who} pulling ${p.image} on ${p.nodeId}`;
+      return p.doneBytes === undefined || p.doneBytes === 0
+        ? `${who} copying ${p.image} from ${p.fromNodeId ?? "?"} to ${p.nodeId}`
+        : `${who} copied ${p.image} to ${p.nodeId} (${p.doneBytes} bytes)`;
+    case "starting":
+      return `${who} starting on ${p.nodeId}`;
+    case "started":
+      return `${who} ${p.state} on ${p.nodeId} as ${p.containerName}`;
+  }
+}
+
+export type { PlacementDecision };
