@@ -13,7 +13,9 @@ function setOperator(name: string, aliases: string[], quantifier: "every" | "som
       const wanted = expectShape(value, "list").values.map(scalarText);
       return (v) => {
         const have = asSet(v);
-        return quantifier === "every" ? wanted.every((w) => have.includes(w)) : wanted.some((w) => have.includes(w));
+        return quantifier === "every"
+          ? wanted.every((w) => have.includes(w))
+          : wanted.some((w) => have.includes(w));
       };
     },
   };
