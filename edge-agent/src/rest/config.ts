@@ -1,0 +1,21 @@
+import { z } from "zod";
+
+/** `rest:` section of the agent config. */
+export const restConfigSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Loopback by default: operators on the node (or an SSH tunnel) use it; open it up deliberately. */
+    host: z.string().min(1).default("127.0.0.1"),
+    /** 0 picks a free port (tests). */
+    port: z.number().int().min(0).max(65535).default(8470),
+    /**
+     * Bearer token for writes (and reads unless openReads). When absent the agent generates one and keeps it in
+     * `<dataDir>/rest-token` (mode 0600), so the API is never open by accident.
+     */
+    token: z.string().min(8, "must be at least 8 characters").optional(),
+    /** Let GET requests through without a token. */
+    openReads: z.boolean().default(false),
+  })
+  .strict()
+  .default({});
+export type RestConfig = z.output<typeof restConfigSchema>;
