@@ -1,0 +1,18 @@
+import { z } from "zod";
+
+/** The `api` section of the driver configuration: where the fleet REST API and the GUI listen. */
+export const apiConfigSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** 127.0.0.1 by default: expose it on the factory LAN deliberately (0.0.0.0) behind the token. */
+    host: z.string().min(1).default("127.0.0.1"),
+    port: z.number().int().min(0).max(65535).default(7080),
+    /** Bearer token; when unset the token in tokenFile is used, or a random one is written there. */
+    token: z.string().min(16, "must be at least 16 characters").optional(),
+    tokenFile: z.string().min(1).default(".iotfog/api-token"),
+    /** Serve the web GUI at / (same port). */
+    gui: z.boolean().default(true),
+  })
+  .strict()
+  .default({});
+export type ApiConfig = z.output<typeof apiConfigSchema>;

@@ -1,0 +1,6 @@
+export * from "./app";
+export * from "./config";
+export * from "./errors";
+export * from "./schemas";
+export * from "./server";
+export * from "./service";

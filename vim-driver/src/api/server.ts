@@ -1,0 +1,105 @@
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { IotFogError, errorMessage, type Component, type Logger } from "@openiotfog/shared";
+import { createApiApp } from "./app";
+import type { FleetService } from "./service";
+import type { SseStream } from "./sse";
+
+/** vim-driver/ (this file is vim-driver/src/api or vim-driver/dist/api). */
+const PACKAGE_DIR = path.resolve(__dirname, "../..");
+export const OPENAPI_FILE = path.join(PACKAGE_DIR, "openapi.yaml");
+export const GUI_DIR = path.join(PACKAGE_DIR, "gui");
+
+export interface ApiServerOptions {
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  token: string;
+  service: FleetService;
+  logger: Logger;
+  gui?: boolean;
+  logPollMs?: number;
+}
+
+/** Serves the fleet API and the GUI; on stop ends open event streams so shutdown never hangs on them. */
+export class ApiServer implements Component {
+  readonly name = "fleet-api";
+  private server: http.Server | undefined;
+  private readonly streams = new Set<SseStream>();
+  private boundPort = 0;
+
+  constructor(private readonly opts: ApiServerOptions) {}
+
+  async start(): Promise<void> {
+    const app = createApiApp({
+      service: this.opts.service,
+      token: this.opts.token,
+      logger: this.opts.logger,
+      openapiFile: OPENAPI_FILE,
+      ...(this.opts.gui === false ? {} : { guiDir: GUI_DIR }),
+      streams: this.streams,
+      ...(this.opts.logPollMs === undefined ? {} : { logPollMs: this.opts.logPollMs }),
+    });
+    const server = http.createServer(app);
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (e: NodeJS.ErrnoException) =>
+        reject(
+          new IotFogError(
+            e.code === "EADDRINUSE" ? "CONFIG_INVALID" : "UNAVAILABLE",
+            `fleet API cannot listen on ${this.opts.host}:${this.opts.port}: ${errorMessage(e)}`,
+          ),
+        ),
+      );
+      server.listen(this.opts.port, this.opts.host, () => resolve());
+    });
+    this.server = server;
+    this.boundPort = (server.address() as AddressInfo).port;
+    this.opts.logger.info("fleet API listening", { url: this.url });
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get url(): string {
+    const host = this.opts.host === "0.0.0.0" || this.opts.host === "::" ? "127.0.0.1" : this.opts.host;
+    return `http://${host.includes(":") ? `[${host}]` : host}:${this.boundPort}`;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    for (const s of [...this.streams]) s.close();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      // Connections still busy after a moment are cut: a stuck client must not hold up the driver.
+      setTimeout(() => server.closeAllConnections(), 1000).unref();
+    });
+  }
+}
+
+/**
+ * The API token: the configured one, else the one in `tokenFile`, else a new random token written to
+ * `tokenFile` (mode 0600) so `iotfog` commands on this machine find it.
+ */
+export function resolveApiToken(
+  opts: { token?: string | undefined; tokenFile: string },
+  logger: Logger,
+): string {
+  if (opts.token !== undefined && opts.token !== "") return opts.token;
+  if (existsSync(opts.tokenFile)) {
+    const t = readFileSync(opts.tokenFile, "utf8").trim();
+    if (t !== "") return t;
+  }
+  const token = randomBytes(24).toString("base64url");
+  mkdirSync(path.dirname(opts.tokenFile), { recursive: true });
+  writeFileSync(opts.tokenFile, `${token}\n`, { mode: 0o600 });
+  chmodSync(opts.tokenFile, 0o600);
+  logger.info("generated a fleet API token", { tokenFile: opts.tokenFile });
+  return token;
+}
