@@ -1,6 +1,22 @@
 import { z } from "zod";
 
-/** Driver configuration (YAML file + `IOTFOG_*` environment overrides). Documented in README.md. */
+const positiveMs = z.number().int().positive("must be > 0 (milliseconds)");
+
+/** A named resource profile the driver offers as an Open Baton `DeploymentFlavour` (`listFlavors`). */
+export const flavorSchema = z
+  .object({
+    /** `flavour_key`, e.g. `m1.small`; also accepted as the `flavor` of launchInstanceAndWait. */
+    name: z.string().min(1, "must not be empty"),
+    vcpus: z.number().int().nonnegative().default(0),
+    /** MiB, as Open Baton counts RAM. 0 = no reservation. */
+    ramMb: z.number().int().nonnegative().default(0),
+    /** GiB, as Open Baton counts disk. 0 = no reservation. */
+    diskGb: z.number().int().nonnegative().default(0),
+  })
+  .strict();
+export type Flavor = z.infer<typeof flavorSchema>;
+
+/** Driver configuration (YAML file + `IOTFOG_*` environment overrides). Documented in docs/driver.md. */
 export const driverConfigSchema = z
   .object({
     mqtt: z
@@ -28,6 +44,74 @@ export const driverConfigSchema = z
           .string()
           .regex(/^[a-z0-9-]+$/)
           .default("fog"),
+        /**
+         * RabbitMQ management API, used only to check that the NFVO can see our queue (it looks plugins up
+         * there). Leave unset to skip the check.
+         */
+        managementUrl: z.string().url().optional(),
+        /** Requests served at once (the NFVO runs several launchInstanceAndWait calls in parallel). */
+        workers: z.number().int().min(1).max(256).default(8),
+        /** How long one registration attempt waits for the NFVO's answer before retrying. */
+        registrationTimeoutMs: positiveMs.default(5000),
+        /** Backoff between registration / reconnect attempts. */
+        retryInitialMs: positiveMs.default(500),
+        retryMaxMs: positiveMs.default(15000),
+        /** AMQP heartbeat in seconds (the NFVO itself asks for 60). */
+        heartbeatSeconds: z.number().int().nonnegative().default(30),
+        /**
+         * How often the driver checks that the NFVO still consumes `nfvo.manager.handling`; when the NFVO went
+         * away and came back (its default database forgets plugins), the driver registers again. 0 disables.
+         */
+        nfvoWatchMs: z.number().int().nonnegative().default(5000),
+        /** Grace for in-flight requests on shutdown before the connection closes. */
+        shutdownGraceMs: positiveMs.default(10000),
+      })
+      .strict()
+      .default({}),
+    /** Fleet view: which nodes are alive, from the agents' MQTT presence and heartbeats. */
+    fleet: z
+      .object({
+        /** A node with no presence / heartbeat for this long is treated as offline. */
+        nodeExpiryMs: positiveMs.default(10000),
+        /** Containers the operator allows per node; getQuota reports the sum over live nodes as `instances`. */
+        maxInstancesPerNode: z.number().int().positive().default(50),
+      })
+      .strict()
+      .default({}),
+    /** Talking to agents over ZeroMQ. */
+    agents: z
+      .object({
+        /** Deadline of control calls (ping, list, inspect, networks...). */
+        requestTimeoutMs: positiveMs.default(5000),
+        /** Deadline of a deploy (create + start, image already present). */
+        deployTimeoutMs: positiveMs.default(60000),
+        /** Deadline of copying an image between nodes (export + import). */
+        imageTransferTimeoutMs: positiveMs.default(120000),
+        /** Attempts per call; retries reuse the request id, so agents never run a command twice. */
+        attempts: z.number().int().min(1).max(10).default(3),
+      })
+      .strict()
+      .default({}),
+    /** launchInstanceAndWait must finish inside the NFVO's plugin timeout (300 s by default). */
+    launchTimeoutMs: positiveMs.default(240000),
+    /** Named resource profiles offered to Open Baton. */
+    flavors: z
+      .array(flavorSchema)
+      .default([{ name: "m1.small", vcpus: 0, ramMb: 0, diskGb: 0 }])
+      .refine((list) => new Set(list.map((f) => f.name)).size === list.length, "flavor names must be unique"),
+    /** Fog networks created for Open Baton virtual links (createNetwork). */
+    networks: z
+      .object({
+        /**
+         * Docker driver of the per-node network of a virtual link. Addresses in `Server.ips` are the node's
+         * address (from its command endpoint): services on other nodes reach a VNFC through its published ports.
+         */
+        driver: z.enum(["bridge"]).default("bridge"),
+        /** Name prefix of the Docker networks the driver creates, so it never touches others. */
+        namePrefix: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9_-]*$/)
+          .default("iotfog-"),
       })
       .strict()
       .default({}),
@@ -39,7 +123,16 @@ export const driverConfigSchema = z
       .strict()
       .default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.openbaton.retryMaxMs < c.openbaton.retryInitialMs) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["openbaton", "retryMaxMs"],
+        message: "must be >= openbaton.retryInitialMs",
+      });
+    }
+  });
 
 export type DriverConfigInput = z.input<typeof driverConfigSchema>;
 export type DriverConfig = z.output<typeof driverConfigSchema>;

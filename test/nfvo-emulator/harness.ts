@@ -1,0 +1,131 @@
+/**
+ * Test harness: a temporary vhost, the NFVO emulator on it, and the real driver (buildDriver) registering with
+ * it. Every name that RabbitMQ keeps broker-wide (users) is unique per harness, so test files never collide.
+ */
+import { createLogger, type Lifecycle } from "@openiotfog/shared";
+import {
+  buildDriver,
+  driverConfigSchema,
+  type DriverConfig,
+  type DriverConfigInput,
+} from "@openiotfog/vim-driver";
+import {
+  MQTT_URL,
+  RABBIT_ADMIN,
+  RABBIT_HOST,
+  RABBIT_MGMT_URL,
+  RABBIT_PORT,
+  createTempVhost,
+  uniqueName,
+  waitFor,
+  type TempVhost,
+} from "../helpers/services";
+import { NfvoEmulator } from "./emulator";
+import { getQueues } from "./management";
+
+export interface DriverHarness {
+  vhost: TempVhost;
+  emulator: NfvoEmulator;
+  driver: Lifecycle;
+  config: DriverConfig;
+  /** `vim-drivers.docker.<name>` */
+  pluginId: string;
+  /** A DockerVimInstance as the NFVO sends it, typed so it reaches this driver (`docker.<name>`). */
+  vim: Record<string, unknown> & { name: string; type: string };
+  /** Waits until the NFVO can see the plugin queue (what the NFVO checks before every call). */
+  waitServing(timeoutMs?: number): Promise<void>;
+  stopDriver(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startDriverHarness(
+  opts: { driver?: Partial<DriverConfigInput>; topicPrefix?: string; pluginTimeoutMs?: number } = {},
+): Promise<DriverHarness> {
+  const vhost = await createTempVhost("iotfog-driver");
+  const name = uniqueName("fog");
+  const emulator = new NfvoEmulator({
+    hostname: RABBIT_HOST,
+    port: RABBIT_PORT,
+    vhost: vhost.vhost,
+    admin: RABBIT_ADMIN,
+    managementUrl: RABBIT_MGMT_URL,
+    registrationUser: { name: uniqueName("ob-manager"), password: "openbaton" },
+    pluginTimeoutMs: opts.pluginTimeoutMs ?? 60000,
+  });
+  let driver: Lifecycle | undefined;
+  try {
+    await emulator.start();
+    const input: DriverConfigInput = {
+      ...opts.driver,
+      mqtt: {
+        url: MQTT_URL,
+        topicPrefix: opts.topicPrefix ?? uniqueName("iotfog-test"),
+        ...opts.driver?.mqtt,
+      },
+      openbaton: {
+        enabled: true,
+        brokerUrl: `amqp://${RABBIT_HOST}:${RABBIT_PORT}`,
+        vhost: vhost.vhost,
+        registrationUser: emulator.registrationUser.name,
+        registrationPassword: emulator.registrationUser.password,
+        name,
+        managementUrl: RABBIT_MGMT_URL,
+        retryInitialMs: 200,
+        retryMaxMs: 1000,
+        registrationTimeoutMs: 2000,
+        nfvoWatchMs: 500,
+        shutdownGraceMs: 5000,
+        ...opts.driver?.openbaton,
+      },
+    };
+    const config = driverConfigSchema.parse(input);
+    const logger = createLogger({
+      component: "driver",
+      silent: process.env.IOTFOG_TEST_VERBOSE !== "1",
+      level: "debug",
+    });
+    const started = buildDriver(config, logger);
+    driver = started;
+    await started.start();
+    const pluginId = `vim-drivers.${config.openbaton.type}.${config.openbaton.name}`;
+    const waitServing = async (timeoutMs = 20000): Promise<void> => {
+      await waitFor(
+        async () =>
+          (await getQueues({ url: RABBIT_MGMT_URL, ...RABBIT_ADMIN }, vhost.vhost)).includes(pluginId),
+        { timeoutMs, intervalMs: 100, what: `plugin queue ${pluginId}` },
+      );
+    };
+    await waitServing();
+    let driverStopped = false;
+    return {
+      vhost,
+      emulator,
+      driver: started,
+      config,
+      pluginId,
+      vim: {
+        name: `vim-${name}`,
+        type: `${config.openbaton.type}.${config.openbaton.name}`,
+        authUrl: "iotfog://fleet",
+        active: true,
+        location: { name: "Factory", latitude: "52.525876", longitude: "13.314400" },
+      },
+      waitServing,
+      stopDriver: async () => {
+        if (driverStopped) return;
+        driverStopped = true;
+        await started.stop();
+      },
+      close: async () => {
+        if (!driverStopped) await started.stop();
+        await emulator.stop();
+        await vhost.delete();
+      },
+    };
+  } catch (e) {
+    await driver?.stop().catch(() => undefined);
+    await emulator.stop().catch(() => undefined);
+    await vhost.delete().catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,4 @@
+export * from "./emulator";
+export * from "./plugin-caller";
+export * from "./gson";
+export * from "./management";

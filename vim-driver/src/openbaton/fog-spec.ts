@@ -1,0 +1,125 @@
+import { z } from "zod";
+import {
+  IotFogError,
+  deviceRequirementSchema,
+  parseBytes,
+  parseWith,
+  portSchema,
+  restartPolicies,
+  volumeSchema,
+} from "@openiotfog/shared";
+
+/**
+ * The fog spec a VNFM (or an operator) puts in Open Baton `userdata` to say where and how a VNFC must run.
+ * Format, version 1 (docs/driver.md): one line anywhere in the userdata
+ *
+ *     #iotfog-spec/v1 {"constraints":["node.labels.zone==line-1"],"env":{"MODE":"edge"}}
+ *
+ * or, to keep it opaque to shells and editors, the same JSON in base64url after the marker. It is a comment for
+ * any shell that runs the userdata, and the NFVO's one textual edit (`#Hostname=` → `Hostname=<host>`) cannot
+ * touch it because the marker differs. Unknown versions are refused, so an old driver never half-applies a spec.
+ */
+export const FOG_SPEC_MARKER = "#iotfog-spec/";
+const LINE = /^[ \t]*#iotfog-spec\/v(\d+)[ \t]+(\S.*?)[ \t]*$/m;
+
+const quantity = z.union([z.string(), z.number()]);
+
+export const fogSpecV1Schema = z
+  .object({
+    /** Constraints in either syntax of the constraint language (docs/placement.md). */
+    constraints: z.array(z.union([z.string(), z.record(z.unknown())])).default([]),
+    env: z.record(z.string()).default({}),
+    command: z.array(z.string()).optional(),
+    ports: z.array(portSchema).default([]),
+    volumes: z.array(volumeSchema).default([]),
+    devices: z.array(deviceRequirementSchema).default([]),
+    resources: z
+      .object({
+        cpus: z.number().positive("must be > 0").optional(),
+        /** `512MiB`, `1GB` or bytes. */
+        memory: quantity.optional(),
+        disk: quantity.optional(),
+      })
+      .strict()
+      .default({}),
+    restart: z.enum(restartPolicies).optional(),
+    labels: z.record(z.string()).default({}),
+  })
+  .strict();
+export type FogSpecV1 = z.infer<typeof fogSpecV1Schema>;
+
+export interface ParsedFogSpec extends Omit<FogSpecV1, "resources"> {
+  resources: { cpus?: number; memoryBytes?: number; diskBytes?: number };
+}
+
+/** Finds and validates the fog spec in userdata; undefined when there is none. Errors name the field. */
+export function parseFogSpec(userdata: string): ParsedFogSpec | undefined {
+  const m = LINE.exec(userdata);
+  if (m === null) {
+    if (userdata.includes(FOG_SPEC_MARKER)) {
+      throw new IotFogError(
+        "BAD_REQUEST",
+        `userdata fog spec: a "${FOG_SPEC_MARKER}v<N> <json>" line is malformed (marker without version or payload)`,
+      );
+    }
+    return undefined;
+  }
+  const version = Number(m[1]);
+  const payload = m[2] ?? "";
+  const source = `userdata fog spec (iotfog-spec/v${version})`;
+  if (version !== 1) {
+    throw new IotFogError(
+      "BAD_REQUEST",
+      `${source}: version ${version} is not supported by this driver (it reads v1)`,
+    );
+  }
+  let text = payload;
+  if (!payload.startsWith("{")) {
+    if (!/^[A-Za-z0-9_-]+={0,2}$/.test(payload)) {
+      throw new IotFogError("BAD_REQUEST", `${source}: payload is neither JSON nor base64url JSON`);
+    }
+    text = Buffer.from(payload, "base64url").toString("utf8");
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new IotFogError("BAD_REQUEST", `${source}: not valid JSON (${(e as Error).message})`);
+  }
+  const spec = parseWith(fogSpecV1Schema, json, source, "BAD_REQUEST");
+  const resources: ParsedFogSpec["resources"] = {};
+  if (spec.resources.cpus !== undefined) resources.cpus = spec.resources.cpus;
+  if (spec.resources.memory !== undefined) {
+    resources.memoryBytes = parseBytes(spec.resources.memory, `${source}: resources.memory`);
+  }
+  if (spec.resources.disk !== undefined) {
+    resources.diskBytes = parseBytes(spec.resources.disk, `${source}: resources.disk`);
+  }
+  return { ...spec, resources };
+}
+
+/** Writes a v1 fog spec line (for VNFMs, tools and tests). */
+export function formatFogSpec(
+  spec: z.input<typeof fogSpecV1Schema>,
+  encoding: "json" | "base64url" = "json",
+): string {
+  const json = JSON.stringify(spec);
+  return `${FOG_SPEC_MARKER}v1 ${encoding === "json" ? json : Buffer.from(json, "utf8").toString("base64url")}`;
+}
+
+/**
+ * Constraints carried in metadata maps (the VIM instance's and each connection point's): the key
+ * `iotfog.constraints` holds one or more constraints separated by `;` or new lines, in Swarm syntax.
+ */
+export const METADATA_CONSTRAINTS_KEY = "iotfog.constraints";
+
+export function constraintsFromMetadata(
+  metadata: Record<string, string | null> | null | undefined,
+): string[] {
+  const raw = metadata?.[METADATA_CONSTRAINTS_KEY];
+  if (raw === undefined || raw === null) return [];
+  return raw
+    .split(/[;\n]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}

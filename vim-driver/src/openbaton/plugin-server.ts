@@ -1,0 +1,349 @@
+import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from "amqplib";
+import { Backoff, errorMessage, sleep, type Component, type Logger } from "@openiotfog/shared";
+import { WorkerPool } from "../util/worker-pool";
+import { prepareRequest } from "./dispatcher";
+import type { VimOperations } from "./methods";
+import {
+  OPENBATON_EXCHANGE,
+  PLUGIN_QUEUE_OPTIONS,
+  REGISTRATION_QUEUE,
+  encodeReply,
+  exceptionReply,
+  pluginId,
+  type ManagerCredentials,
+  type PluginReply,
+} from "./protocol";
+import {
+  connectOptions,
+  deregisterPlugin,
+  describeBroker,
+  registerPlugin,
+  type BrokerAddress,
+} from "./registration";
+
+export interface PluginServerOptions extends BrokerAddress {
+  registrationUser: string;
+  registrationPassword: string;
+  type: string;
+  name: string;
+  workers: number;
+  registrationTimeoutMs: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+  nfvoWatchMs: number;
+  shutdownGraceMs: number;
+  managementUrl?: string | undefined;
+}
+
+type SessionEnd = "connection-lost" | "nfvo-restarted" | "stopping";
+
+/** How long a finished request waits for a reconnect to deliver its reply before dropping it. */
+const REPLY_WAIT_MS = 10000;
+
+/**
+ * The Open Baton plugin endpoint (openbaton-protocol.md §1–§2, checklist 1–4 and 11): registers through
+ * `nfvo.manager.handling`, reconnects with the credentials it gets, consumes `vim-drivers.<type>.<name>` with the
+ * NFVO's queue flags, runs requests in a bounded pool, and replies on the default exchange. When the broker or
+ * the NFVO restarts it registers again and re-declares; on stop it drains and deregisters.
+ */
+export class PluginServer implements Component {
+  readonly name = "openbaton-plugin";
+  readonly queue: string;
+  private readonly pool: WorkerPool;
+  /** Deletions are fire-and-forget for the NFVO: they get their own slots so they never block launches. */
+  private readonly background: WorkerPool;
+  private readonly abort = new AbortController();
+  private loopDone: Promise<void> | undefined;
+  private conn: ChannelModel | undefined;
+  private channel: Channel | undefined;
+  private channelWaiters: Array<(ch: Channel) => void> = [];
+  private credentials: ManagerCredentials | undefined;
+  private endSession: ((why: SessionEnd) => void) | undefined;
+  private sessions = 0;
+  private consumerTag: string | undefined;
+  /** Set on stop: requests that have not started are left unacknowledged, so the broker requeues them. */
+  private draining = false;
+
+  constructor(
+    private readonly opts: PluginServerOptions,
+    private readonly ops: VimOperations,
+    private readonly logger: Logger,
+  ) {
+    this.queue = pluginId(opts.type, opts.name);
+    this.pool = new WorkerPool(opts.workers);
+    this.background = new WorkerPool(opts.workers);
+  }
+
+  /** How many times the driver has (re)started serving its queue; for status output and tests. */
+  get sessionCount(): number {
+    return this.sessions;
+  }
+
+  async start(): Promise<void> {
+    // Registration waits for the NFVO, which may start later: serve in the background, never block start-up.
+    this.loopDone = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    if (this.abort.signal.aborted) return this.loopDone;
+    this.abort.abort();
+    this.endSession?.("stopping");
+    await this.loopDone;
+  }
+
+  private async loop(): Promise<void> {
+    const backoff = new Backoff({ initialMs: this.opts.retryInitialMs, maxMs: this.opts.retryMaxMs });
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      let credentials: ManagerCredentials;
+      try {
+        credentials = await registerPlugin(
+          this.opts,
+          { username: this.opts.registrationUser, password: this.opts.registrationPassword },
+          this.queue,
+          this.opts.registrationTimeoutMs,
+        );
+      } catch (e) {
+        const wait = backoff.next();
+        this.logger.warn("registration with the NFVO failed, retrying", {
+          plugin: this.queue,
+          broker: describeBroker(this.opts),
+          error: errorMessage(e),
+          retryInMs: wait,
+        });
+        await sleep(wait, signal);
+        continue;
+      }
+      if (signal.aborted) {
+        this.credentials = credentials;
+        break;
+      }
+      this.credentials = credentials;
+      let why: SessionEnd;
+      try {
+        why = await this.serve(credentials, () => backoff.reset());
+      } catch (e) {
+        this.logger.warn("plugin session failed", { plugin: this.queue, error: errorMessage(e) });
+        why = "connection-lost";
+      }
+      if (signal.aborted || why === "stopping") break;
+      const wait = why === "nfvo-restarted" ? 0 : backoff.next();
+      this.logger.warn("lost the plugin session, registering again", {
+        plugin: this.queue,
+        why,
+        retryInMs: wait,
+      });
+      await sleep(wait, signal);
+    }
+    await this.shutdown();
+  }
+
+  /** One connected session: returns when the connection is lost, the NFVO restarted, or we stop. */
+  private async serve(credentials: ManagerCredentials, onServing: () => void): Promise<SessionEnd> {
+    const conn = await amqp.connect(
+      connectOptions(this.opts, credentials.rabbitUsername, credentials.rabbitPassword),
+    );
+    let ended: SessionEnd | undefined;
+    const end = new Promise<SessionEnd>((resolve) => {
+      this.endSession = (why) => {
+        ended ??= why;
+        resolve(ended);
+      };
+    });
+    conn.on("error", (e: unknown) => this.logger.warn("AMQP connection error", { error: errorMessage(e) }));
+    conn.on("close", () => this.endSession?.("connection-lost"));
+    this.conn = conn;
+    let watch: NodeJS.Timeout | undefined;
+    try {
+      const ch = await conn.createChannel();
+      ch.on("error", (e: unknown) => this.logger.warn("AMQP channel error", { error: errorMessage(e) }));
+      ch.on("close", () => this.endSession?.("connection-lost"));
+      // The plugin user may not declare the exchange (the NFVO owns it): a passive check only.
+      await ch.checkExchange(OPENBATON_EXCHANGE);
+      await ch.assertQueue(this.queue, PLUGIN_QUEUE_OPTIONS);
+      await ch.bindQueue(this.queue, OPENBATON_EXCHANGE, this.queue);
+      // Unacked messages are the ones waiting for a slot: at most `workers` queue up behind the running ones.
+      await ch.prefetch(this.opts.workers);
+      const consumer = await ch.consume(this.queue, (msg) => this.onMessage(ch, msg), { noAck: false });
+      this.consumerTag = consumer.consumerTag;
+      this.channel = ch;
+      for (const w of this.channelWaiters.splice(0)) w(ch);
+      this.sessions += 1;
+      onServing();
+      this.logger.info("serving Open Baton requests", {
+        queue: this.queue,
+        broker: describeBroker(this.opts),
+        workers: this.opts.workers,
+      });
+      void this.checkVisibility(credentials);
+      if (this.opts.nfvoWatchMs > 0) watch = this.watchNfvo(conn);
+      if (ended === undefined && this.abort.signal.aborted) this.endSession?.("stopping");
+      const why = await end;
+      if (why === "stopping") await this.drain(ch);
+      return why;
+    } finally {
+      if (watch) clearInterval(watch);
+      this.channel = undefined;
+      this.conn = undefined;
+      this.endSession = undefined;
+      try {
+        await conn.close();
+      } catch {
+        // The broker already closed it.
+      }
+    }
+  }
+
+  private onMessage(ch: Channel, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      // Consumer cancelled by the broker (queue deleted): start over.
+      this.endSession?.("connection-lost");
+      return;
+    }
+    const { replyTo, correlationId } = msg.properties as { replyTo?: string; correlationId?: string };
+    const job = prepareRequest(msg.content, this.ops, this.logger);
+    if (!replyTo) {
+      this.logger.warn("request without reply_to, nobody to answer", { method: job.method });
+    }
+    // Acknowledge when the job starts, as the Open Baton SDKs do on receipt: a request is never run twice,
+    // and a request still waiting for a slot goes back to the queue if we die or stop.
+    const ack = (): boolean => {
+      try {
+        ch.ack(msg);
+        return true;
+      } catch {
+        return false; // the channel closed meanwhile; the broker redelivers the message
+      }
+    };
+    if (job.background && !ack()) return;
+    const pool = job.background ? this.background : this.pool;
+    void pool
+      .run(async (): Promise<PluginReply | undefined> => {
+        if (!job.background && (this.draining || !ack())) return undefined;
+        return job.run();
+      })
+      .catch((e: unknown) => exceptionReply(`driver error: ${errorMessage(e)}`))
+      .then((reply) =>
+        reply !== undefined && replyTo ? this.reply(replyTo, correlationId, reply, job.method) : undefined,
+      );
+  }
+
+  /** Publishes on the default exchange (works for every reply-to style); waits briefly across a reconnect. */
+  private async reply(
+    replyTo: string,
+    correlationId: string | undefined,
+    reply: PluginReply,
+    method: string,
+  ): Promise<void> {
+    const body = encodeReply(reply);
+    let ch = this.channel;
+    if (ch === undefined && !this.abort.signal.aborted) {
+      ch = await new Promise<Channel | undefined>((resolve) => {
+        const timer = setTimeout(() => resolve(undefined), REPLY_WAIT_MS);
+        this.channelWaiters.push((c) => {
+          clearTimeout(timer);
+          resolve(c);
+        });
+      });
+    }
+    if (ch === undefined) {
+      this.logger.warn("reply dropped: no connection to the broker", { method, replyTo });
+      return;
+    }
+    try {
+      ch.sendToQueue(replyTo, body, {
+        ...(correlationId === undefined ? {} : { correlationId }),
+        contentType: "text/plain",
+      });
+    } catch (e) {
+      this.logger.warn("reply failed", { method, error: errorMessage(e) });
+    }
+  }
+
+  /**
+   * The NFVO's default database forgets plugins when it restarts, and its registration queue (auto-delete)
+   * disappears while it is down. When the queue comes back, register again (and the NFVO refreshes VIMs).
+   */
+  private watchNfvo(conn: ChannelModel): NodeJS.Timeout {
+    let present = true;
+    let busy = false;
+    return setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void (async () => {
+        let now: boolean;
+        try {
+          const ch = await conn.createChannel();
+          ch.on("error", () => undefined);
+          try {
+            const q = await ch.checkQueue(REGISTRATION_QUEUE);
+            now = q.consumerCount > 0;
+            await ch.close();
+          } catch {
+            now = false; // 404: the channel is closed by the broker
+          }
+        } catch {
+          return; // the connection is going away; the close handler deals with it
+        } finally {
+          busy = false;
+        }
+        if (!now && present) this.logger.warn("the NFVO stopped consuming its registration queue");
+        if (now && !present) {
+          this.logger.info("the NFVO is back, registering again");
+          this.endSession?.("nfvo-restarted");
+        }
+        present = now;
+      })();
+    }, this.opts.nfvoWatchMs);
+  }
+
+  /** The NFVO finds plugins through the management API; say so early if it would not see us. */
+  private async checkVisibility(credentials: ManagerCredentials): Promise<void> {
+    const base = this.opts.managementUrl;
+    if (base === undefined) return;
+    const path = `/api/queues/${encodeURIComponent(this.opts.vhost)}/${encodeURIComponent(this.queue)}`;
+    try {
+      const auth = Buffer.from(`${credentials.rabbitUsername}:${credentials.rabbitPassword}`).toString(
+        "base64",
+      );
+      const res = await fetch(new URL(path, base), { headers: { authorization: `Basic ${auth}` } });
+      if (res.ok)
+        this.logger.info("plugin queue visible in the RabbitMQ management API", { queue: this.queue });
+      else
+        this.logger.warn("the NFVO may not find this driver", { queue: this.queue, management: res.status });
+    } catch (e) {
+      this.logger.warn("RabbitMQ management API unreachable; the NFVO looks plugins up there", {
+        url: base,
+        error: errorMessage(e),
+      });
+    }
+  }
+
+  /** Stop taking requests, let running ones answer (bounded by the grace period). */
+  private async drain(ch: Channel): Promise<void> {
+    this.draining = true;
+    try {
+      if (this.consumerTag !== undefined) await ch.cancel(this.consumerTag);
+    } catch {
+      // channel already gone
+    }
+    const grace = sleep(this.opts.shutdownGraceMs);
+    await Promise.race([Promise.all([this.pool.idle(), this.background.idle()]), grace]);
+  }
+
+  private async shutdown(): Promise<void> {
+    const credentials = this.credentials;
+    if (credentials === undefined) return;
+    this.credentials = undefined;
+    try {
+      await deregisterPlugin(
+        this.opts,
+        { username: this.opts.registrationUser, password: this.opts.registrationPassword },
+        credentials,
+      );
+      this.logger.info("deregistered from the NFVO", { plugin: this.queue });
+    } catch (e) {
+      this.logger.warn("could not deregister from the NFVO", { plugin: this.queue, error: errorMessage(e) });
+    }
+  }
+}
