@@ -171,8 +171,13 @@ export function createApiApp(opts: ApiAppOptions): express.Express {
   // ------------------------------------------------------------------------------------------ placement
   api.post("/placement/explain", (req, res) => {
     const body = parseWith(explainBodySchema, req.body ?? {}, "body", "BAD_REQUEST");
-    const { whatIf, ...workload } = body;
-    res.json(service.explain(workload, whatIf));
+    const { whatIf, nMinusOne, ...workload } = body;
+    res.json(
+      service.explain(workload, {
+        ...(whatIf === undefined ? {} : { whatIf }),
+        ...(nMinusOne === undefined ? {} : { nMinusOne }),
+      }),
+    );
   });
   api.post("/placement/what-if", (req, res) => {
     const body = parseWith(whatIfSchema, req.body ?? {}, "body", "BAD_REQUEST");

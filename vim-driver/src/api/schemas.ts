@@ -53,7 +53,12 @@ export const whatIfSchema = z
   });
 
 export const explainBodySchema = z
-  .object({ ...workloadFields, whatIf: whatIfSchema.optional() })
+  .object({
+    ...workloadFields,
+    whatIf: whatIfSchema.optional(),
+    /** Also plan after losing each node and device the plan uses. */
+    nMinusOne: z.boolean({ invalid_type_error: "must be true or false" }).optional(),
+  })
   .strict()
   .superRefine(oneWorkload);
 export type ExplainBody = z.output<typeof explainBodySchema>;

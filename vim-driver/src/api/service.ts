@@ -41,7 +41,7 @@ export interface FleetService {
   deployment(id: string): Promise<DeploymentRecord>;
   deploy(req: WorkloadRequest, onProgress?: (p: DeployProgress) => void): Promise<DeploymentRecord>;
   remove(id: string): Promise<DeploymentRecord>;
-  explain(req: WorkloadRequest, whatIf?: WhatIf): ExplainResult;
+  explain(req: WorkloadRequest, opts?: { whatIf?: WhatIf; nMinusOne?: boolean }): ExplainResult;
   whatIf(whatIf: WhatIf): WhatIfResult;
   logs(
     id: string,
@@ -95,7 +95,7 @@ export function fleetService(parts: FleetServiceParts): FleetService {
     deployment: (id) => orchestrator.get(id),
     deploy: (req, onProgress) => orchestrator.deploy(req, onProgress),
     remove: (id) => orchestrator.remove(id),
-    explain: (req, whatIf) => orchestrator.explain(req, whatIf),
+    explain: (req, opts) => orchestrator.explain(req, opts),
     whatIf: (w) => orchestrator.whatIf(w),
     logs: (id, opts) => orchestrator.logs(id, opts),
     recentEvents: (opts) => events.recent(opts),

@@ -1,18 +1,23 @@
 import {
   IotFogError,
+  applyScenario,
+  copyImage,
   errorMessage,
   isIotFogError,
+  orderByDependencies,
+  parseBlueprint,
   parseWith,
-  place,
+  planDeployment,
   serviceSpecSchema,
+  whatIf as whatIfReport,
   type AgentClient,
   type Allocation,
   type ClusterSnapshot,
   type Logger,
   type NodeState,
-  type PlacementDecision,
   type PlacementSuccess,
   type ServiceSpec,
+  type WhatIfScenario,
 } from "@openiotfog/shared";
 import type { EventLog } from "./events";
 import { withImportProgress } from "./image-progress";
@@ -22,14 +27,12 @@ import {
   type DeploymentRecord,
   type ExplainResult,
   type FleetNode,
-  type ReplicaDecision,
   type ReplicaRecord,
   type ReplicaState,
   type WhatIf,
   type WhatIfResult,
   type WorkloadRequest,
 } from "./types";
-import { copyImage } from "@openiotfog/shared";
 
 /** What the orchestrator needs of the fleet view. */
 export interface NodeDirectory {
@@ -42,21 +45,17 @@ export interface AgentDirectory {
   client(nodeId: string): AgentClient;
 }
 
-/** A parsed blueprint: its name and its services (dependencies first is not required). */
+/** A resolved request: the deployment id and its services in dependency order. */
 export interface ParsedWorkload {
   name: string;
   services: ServiceSpec[];
 }
-
-/** Turns blueprint YAML into services; throws IotFogError VALIDATION_FAILED naming the field. */
-export type BlueprintParser = (text: string, source: string) => ParsedWorkload;
 
 export interface OrchestratorOptions {
   fleet: NodeDirectory;
   agents: AgentDirectory;
   events: EventLog;
   logger: Logger;
-  parseBlueprint: BlueprintParser;
   requestTimeoutMs: number;
   deployTimeoutMs: number;
   imageTransferTimeoutMs: number;
@@ -81,18 +80,18 @@ export function agentDeploymentId(deploymentId: string, service: string, replica
   return `${deploymentId}.${service}.${replica}`;
 }
 
-interface PlannedReplica {
+interface Step {
   spec: ServiceSpec;
   replica: number;
   decision: PlacementSuccess;
 }
 
 /**
- * The deploy path without Open Baton: snapshot of the fleet → place every replica (all or nothing) → copy the
- * image to the chosen node when it lacks it → the agent deploys → the deployment is recorded. Also removal,
- * logs, a dry run that explains every decision, and what-if checks (lose a node or a device). Agents are the
- * truth for what runs: the record is refreshed from their lists, and replicas found on agents that this driver
- * did not start (after a restart) appear as `discovered` deployments.
+ * The deploy path without Open Baton: snapshot of the fleet → plan every replica with the shared planner (all
+ * or nothing) → copy the image to the chosen node when it lacks it → the agent deploys → the deployment is
+ * recorded. Also removal, logs, a dry run that explains every decision, and what-if checks (lose a node or a
+ * device). Agents are the truth for what runs: records are refreshed from their lists, and replicas found on
+ * agents that this driver did not start (after a restart) appear as `discovered` deployments.
  */
 export class Orchestrator {
   private readonly deployments = new Map<string, DeploymentRecord>();
@@ -104,16 +103,16 @@ export class Orchestrator {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Resolves a request into a name and validated services. */
+  /** Resolves a request into a name and validated services in dependency order. */
   resolve(req: WorkloadRequest): ParsedWorkload {
     let parsed: ParsedWorkload;
     if (req.blueprint !== undefined) {
-      parsed = this.opts.parseBlueprint(req.blueprint, "blueprint");
+      parsed = parseBlueprint(req.blueprint, "blueprint");
     } else if (req.services !== undefined) {
       const services = req.services.map((s, i) =>
         parseWith(serviceSpecSchema, s, `services[${i}]`, "BAD_REQUEST"),
       );
-      parsed = { name: req.name ?? services[0]?.name ?? "", services };
+      parsed = { name: req.name ?? services[0]?.name ?? "", services: orderByDependencies(services) };
     } else {
       throw new IotFogError("BAD_REQUEST", `field "blueprint": give a blueprint (YAML text) or "services"`);
     }
@@ -124,22 +123,21 @@ export class Orchestrator {
         `field "name": "${name}" must be lower-case letters, digits and '-', at most 63 characters`,
       );
     }
-    if (parsed.services.length === 0)
+    if (parsed.services.length === 0) {
       throw new IotFogError("BAD_REQUEST", `field "services": needs at least one service`);
+    }
     const seen = new Set<string>();
     for (const s of parsed.services) {
-      if (seen.has(s.name))
+      if (seen.has(s.name)) {
         throw new IotFogError("BAD_REQUEST", `field "services": service "${s.name}" appears twice`);
+      }
       seen.add(s.name);
     }
-    return { name, services: orderByDependencies(parsed.services) };
+    return { name, services: parsed.services };
   }
 
-  // ------------------------------------------------------------------------------------------------ snapshot
-
   /** The fleet as placement sees it: live free resources, and every replica recorded here as an allocation. */
-  snapshot(whatIf?: WhatIf, skip?: (r: ReplicaRecord, d: DeploymentRecord) => boolean): ClusterSnapshot {
-    const lostNodes = new Set(whatIf?.lostNodes ?? []);
+  snapshot(): ClusterSnapshot {
     const nodes: NodeState[] = [];
     for (const n of this.opts.fleet.nodes()) {
       if (n.capabilities === undefined) continue;
@@ -148,96 +146,83 @@ export class Orchestrator {
         caps.resources.memory.freeBytes = Math.round(n.live.memory.freeBytes);
         caps.resources.disk.freeBytes = Math.round(n.live.disk.freeBytes);
       }
-      if (whatIf !== undefined) {
-        const lost = new Set(whatIf.lostDevices.filter((d) => d.nodeId === n.nodeId).map((d) => d.deviceId));
-        caps.devices = caps.devices.filter((d) => !lost.has(d.id));
-      }
       const allocations: Allocation[] = [];
       for (const d of this.deployments.values()) {
-        for (const r of d.replicas) {
-          if (r.nodeId !== n.nodeId || skip?.(r, d) === true) continue;
-          allocations.push(toAllocation(d.id, r));
-        }
+        for (const r of d.replicas) if (r.nodeId === n.nodeId) allocations.push(toAllocation(d.id, r));
       }
-      nodes.push({ capabilities: caps, online: n.online && !lostNodes.has(n.nodeId), allocations });
+      nodes.push({ capabilities: caps, online: n.online, allocations });
     }
     return { nodes };
   }
 
-  // ------------------------------------------------------------------------------------------------ explain
-
-  /** Dry run: where each replica would go (all scores) or every failed predicate on every node. */
-  explain(req: WorkloadRequest, whatIf?: WhatIf): ExplainResult {
+  /**
+   * Dry run: where each replica would go (every score) or every failed predicate on every node; with `whatIf`
+   * also the plan after those losses, with `nMinusOne` after losing each node and device the plan uses.
+   */
+  explain(req: WorkloadRequest, opts: { whatIf?: WhatIf; nMinusOne?: boolean } = {}): ExplainResult {
     const { name, services } = this.resolve(req);
-    const snapshot = this.snapshot(whatIf);
-    const decisions: ReplicaDecision[] = [];
-    let feasible = true;
-    for (const spec of services) {
-      for (let replica = 0; replica < spec.replicas; replica++) {
-        const decision = place({ spec, deploymentId: name, replica }, snapshot, { explain: "full" });
-        decisions.push({ service: spec.name, replica, decision });
-        if (decision.ok) reserve(snapshot, decision.nodeId, reservation(name, spec, replica, decision));
-        else feasible = false;
-      }
+    const scenarios: WhatIfScenario[] | undefined =
+      opts.whatIf !== undefined ? [toScenario(opts.whatIf)] : opts.nMinusOne === true ? undefined : [];
+    const report = whatIfReport(services, this.snapshot(), scenarios, {
+      deploymentId: name,
+      explain: "full",
+    });
+    const result: ExplainResult = {
+      name,
+      feasible: report.baseline.ok,
+      decisions: report.baseline.replicas,
+      problems: report.baseline.problems,
+    };
+    if (opts.whatIf !== undefined || opts.nMinusOne === true) {
+      result.scenarios = report.scenarios.map((o) => ({
+        name: o.name,
+        lostNodes: o.scenario.loseNodes ?? [],
+        lostDevices: (o.scenario.loseDevices ?? []).map((d) => ({
+          nodeId: d.nodeId ?? "",
+          deviceId: d.deviceId,
+        })),
+        feasible: o.plan.ok,
+        decisions: o.plan.replicas,
+        problems: o.plan.problems,
+      }));
     }
-    return { name, feasible, decisions, ...(whatIf === undefined ? {} : { whatIf }) };
+    return result;
   }
 
   /**
-   * N-1 check: if these nodes or devices were lost, could every replica that runs on them (or holds them) be
-   * placed again? Replicas placed here keep their specs; discovered ones cannot be judged and say so.
+   * N-1 check of what runs: if these nodes or devices were lost, could every deployment with a replica on them
+   * (or holding them) be placed again? Discovered deployments (no spec known here) are reported as such.
    */
   whatIf(whatIf: WhatIf): WhatIfResult {
     for (const id of whatIf.lostNodes) {
-      if (this.opts.fleet.node(id) === undefined)
-        throw new IotFogError("NOT_FOUND", `field "lostNodes": node "${id}" is not known`);
+      if (this.opts.fleet.node(id) === undefined) {
+        throw new IotFogError("NOT_FOUND", `field "lostNodes": node "${id}" is not known to the fleet`);
+      }
     }
     const lostNodes = new Set(whatIf.lostNodes);
-    const lostDevice = (r: ReplicaRecord): boolean =>
+    const hit = (r: ReplicaRecord): boolean =>
+      lostNodes.has(r.nodeId) ||
       whatIf.lostDevices.some(
         (d) => d.nodeId === r.nodeId && r.devices.some((x) => x.deviceId === d.deviceId),
       );
-    const hit = (r: ReplicaRecord): boolean => lostNodes.has(r.nodeId) || lostDevice(r);
-    const snapshot = this.snapshot(whatIf, hit);
+    const afterLoss = applyScenario(this.snapshot(), toScenario(whatIf));
     const affected: WhatIfResult["affected"] = [];
-    let ok = true;
+    const problems: string[] = [];
     for (const d of this.deployments.values()) {
-      for (const r of d.replicas) {
-        if (!hit(r)) continue;
-        const spec = d.specs?.find((s) => s.name === r.service);
-        if (spec === undefined) {
-          ok = false;
-          affected.push({
-            deploymentId: d.id,
-            service: r.service,
-            replica: r.replica,
-            fromNodeId: r.nodeId,
-            problem: "the service's spec is unknown to this driver (deployed before it started)",
-          });
-          continue;
-        }
-        const decision = place(
-          {
-            spec,
-            deploymentId: d.id,
-            replica: r.replica,
-            excludeNodes: lostNodes.has(r.nodeId) ? [r.nodeId] : [],
-          },
-          snapshot,
-          { explain: "full" },
-        );
-        if (decision.ok) reserve(snapshot, decision.nodeId, reservation(d.id, spec, r.replica, decision));
-        else ok = false;
-        affected.push({
-          deploymentId: d.id,
-          service: r.service,
-          replica: r.replica,
-          fromNodeId: r.nodeId,
-          decision,
-        });
+      const replicas = d.replicas.filter(hit);
+      if (replicas.length === 0) continue;
+      const moved = replicas.map((r) => ({ service: r.service, replica: r.replica, fromNodeId: r.nodeId }));
+      if (d.specs === undefined) {
+        const problem = "its services' specs are unknown to this driver (deployed before it started)";
+        affected.push({ deploymentId: d.id, replicas: moved, feasible: false, problem });
+        problems.push(`${d.id}: ${problem}`);
+        continue;
       }
+      const plan = planDeployment(d.specs, afterLoss, { deploymentId: d.id, explain: "full" });
+      affected.push({ deploymentId: d.id, replicas: moved, feasible: plan.ok, decisions: plan.replicas });
+      problems.push(...plan.problems.map((p) => `${d.id}: ${p}`));
     }
-    return { whatIf, ok, affected };
+    return { whatIf, ok: problems.length === 0, affected, problems };
   }
 
   // ------------------------------------------------------------------------------------------------ deploy
@@ -367,41 +352,28 @@ export class Orchestrator {
     return structuredClone(record);
   }
 
-  private plan(name: string, services: ServiceSpec[]): PlannedReplica[] {
-    const snapshot = this.snapshot();
-    const plan: PlannedReplica[] = [];
-    const decisions: ReplicaDecision[] = [];
-    for (const spec of services) {
-      for (let replica = 0; replica < spec.replicas; replica++) {
-        const decision = place({ spec, deploymentId: name, replica }, snapshot, { explain: "summary" });
-        decisions.push({ service: spec.name, replica, decision });
-        if (!decision.ok) {
-          // Every failed predicate on every node, so the caller can show why.
-          const full = place({ spec, deploymentId: name, replica }, snapshot, { explain: "full" });
-          decisions[decisions.length - 1] = { service: spec.name, replica, decision: full };
-          this.opts.events.publish({
-            type: "deployment.failed",
-            deploymentId: name,
-            message: `${name}: cannot place ${spec.name}#${replica}: ${decision.message}`,
-          });
-          throw new IotFogError(
-            "PLACEMENT_FAILED",
-            `cannot place ${spec.name}#${replica}: ${decision.message}`,
-            {
-              name,
-              decisions,
-            },
-          );
-        }
-        reserve(snapshot, decision.nodeId, reservation(name, spec, replica, decision));
-        plan.push({ spec, replica, decision });
-      }
+  private plan(name: string, services: ServiceSpec[]): Step[] {
+    const plan = planDeployment(services, this.snapshot(), { deploymentId: name, explain: "full" });
+    if (!plan.ok) {
+      this.opts.events.publish({
+        type: "deployment.failed",
+        deploymentId: name,
+        message: `${name}: cannot place: ${plan.problems.join("; ")}`,
+      });
+      throw new IotFogError("PLACEMENT_FAILED", `cannot place ${plan.problems.join("; ")}`, {
+        name,
+        decisions: plan.replicas,
+      });
     }
-    return plan;
+    const byName = new Map(services.map((s) => [s.name, s]));
+    return plan.replicas.map((r) => ({
+      spec: byName.get(r.service) as ServiceSpec,
+      replica: r.replica,
+      decision: r.decision as PlacementSuccess,
+    }));
   }
 
-  /** Makes sure the chosen node has the image: already there, copied from a node that has it, or pulled. */
-  private async ensureImage(p: PlannedReplica, progress: (p: DeployProgress) => void): Promise<void> {
+  private async ensureImage(p: Step, progress: (p: DeployProgress) => void): Promise<void> {
     const nodeId = p.decision.nodeId;
     const image = p.spec.image;
     const base = { phase: "image" as const, service: p.spec.name, replica: p.replica, nodeId, image };
@@ -702,26 +674,6 @@ function toAllocation(deploymentId: string, r: ReplicaRecord): Allocation {
   };
 }
 
-function reservation(
-  deploymentId: string,
-  spec: ServiceSpec,
-  replica: number,
-  d: PlacementSuccess,
-): Allocation {
-  return {
-    deploymentId,
-    service: spec.name,
-    replica,
-    state: "reserved",
-    resources: { ...spec.resources },
-    devices: d.devices.map((a) => ({ id: a.device.id, exclusive: a.exclusive })),
-  };
-}
-
-function reserve(snapshot: ClusterSnapshot, nodeId: string, a: Allocation): void {
-  snapshot.nodes.find((n) => n.capabilities.nodeId === nodeId)?.allocations.push(a);
-}
-
 async function hasImage(client: AgentClient, image: string): Promise<boolean> {
   const want = withTag(image);
   const { images } = await client.call("images.list", {});
@@ -731,38 +683,6 @@ async function hasImage(client: AgentClient, image: string): Promise<boolean> {
 function withTag(image: string): string {
   const slash = image.lastIndexOf("/");
   return image.slice(slash + 1).includes(":") || image.includes("@") ? image : `${image}:latest`;
-}
-
-/** Dependencies first (stable otherwise); a cycle or an unknown dependency is the caller's error. */
-export function orderByDependencies(services: ServiceSpec[]): ServiceSpec[] {
-  const byName = new Map(services.map((s) => [s.name, s]));
-  const out: ServiceSpec[] = [];
-  const state = new Map<string, "visiting" | "done">();
-  const visit = (s: ServiceSpec, path: string[]): void => {
-    const st = state.get(s.name);
-    if (st === "done") return;
-    if (st === "visiting") {
-      throw new IotFogError(
-        "BAD_REQUEST",
-        `field "services": dependency cycle ${[...path, s.name].join(" → ")}`,
-      );
-    }
-    state.set(s.name, "visiting");
-    for (const dep of s.dependsOn) {
-      const target = byName.get(dep);
-      if (target === undefined) {
-        throw new IotFogError(
-          "BAD_REQUEST",
-          `field "services.${s.name}.dependsOn": unknown service "${dep}"`,
-        );
-      }
-      visit(target, [...path, s.name]);
-    }
-    state.set(s.name, "done");
-    out.push(s);
-  };
-  for (const s of services) visit(s, []);
-  return out;
 }
 
 export function describeProgress(p: DeployProgress): string {
@@ -783,4 +703,6 @@ export function describeProgress(p: DeployProgress): string {
   }
 }
 
-export type { PlacementDecision };
+function toScenario(w: WhatIf): WhatIfScenario {
+  return { loseNodes: w.lostNodes, loseDevices: w.lostDevices };
+}

@@ -149,23 +149,34 @@ export interface ReplicaDecision {
 export interface ExplainResult {
   name: string;
   feasible: boolean;
-  whatIf?: WhatIf;
   decisions: ReplicaDecision[];
+  /** One line per replica that cannot be placed. */
+  problems: string[];
+  /** The plan again after each simulated loss (what-if / N-1). */
+  scenarios?: Array<{
+    name: string;
+    lostNodes: string[];
+    lostDevices: Array<{ nodeId: string; deviceId: string }>;
+    feasible: boolean;
+    decisions: ReplicaDecision[];
+    problems: string[];
+  }>;
 }
 
-/** N-1 check: can every running replica hit by the loss be placed again elsewhere? */
+/** N-1 check of what runs: can every deployment hit by the loss be placed again? */
 export interface WhatIfResult {
   whatIf: WhatIf;
   ok: boolean;
   affected: Array<{
     deploymentId: string;
-    service: string;
-    replica: number;
-    fromNodeId: string;
-    /** Undefined when the deployment's spec is unknown (discovered after a driver restart). */
-    decision?: PlacementDecision;
+    /** The replicas on a lost node or holding a lost device. */
+    replicas: Array<{ service: string; replica: number; fromNodeId: string }>;
+    feasible: boolean;
+    /** The deployment's plan after the loss; absent when its specs are unknown here. */
+    decisions?: ReplicaDecision[];
     problem?: string;
   }>;
+  problems: string[];
 }
 
 export type { Device, Explanation };

@@ -55,13 +55,16 @@ function fakeService(events: EventLog) {
       return deployment;
     },
     remove: async () => deployment,
-    explain: (req, whatIf) => ({
+    explain: (req, opts) => ({
       name: req.name ?? "x",
       feasible: true,
       decisions: [],
-      ...(whatIf ? { whatIf } : {}),
+      problems: [],
+      ...(opts?.whatIf
+        ? { scenarios: [{ name: "lose", ...opts.whatIf, feasible: true, decisions: [], problems: [] }] }
+        : {}),
     }),
-    whatIf: (w) => ({ whatIf: w, ok: true, affected: [] }),
+    whatIf: (w) => ({ whatIf: w, ok: true, affected: [], problems: [] }),
     logs: async () => [{ service: "web", replica: 0, nodeId: "pi-1", stream: "stdout", line: "hello" }],
     recentEvents: (opts) => events.recent(opts),
     subscribe: (l) => events.subscribe(l),
@@ -202,7 +205,7 @@ describe("fleet API: validation and errors", () => {
       name: "demo",
       whatIf: { lostNodes: ["pi-1"] },
     });
-    expect(ex.json).toMatchObject({ name: "demo", whatIf: { lostNodes: ["pi-1"], lostDevices: [] } });
+    expect(ex.json).toMatchObject({ name: "demo", scenarios: [{ lostNodes: ["pi-1"], lostDevices: [] }] });
   });
 });
 
