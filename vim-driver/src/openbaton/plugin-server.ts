@@ -56,7 +56,7 @@ export class PluginServer implements Component {
   private loopDone: Promise<void> | undefined;
   private conn: ChannelModel | undefined;
   private channel: Channel | undefined;
-  private channelWaiters: Array<(ch: Channel) => void> = [];
+  private channelWaiters: Array<(ch: Channel | undefined) => void> = [];
   private credentials: ManagerCredentials | undefined;
   private endSession: ((why: SessionEnd) => void) | undefined;
   private sessions = 0;
@@ -327,11 +327,14 @@ export class PluginServer implements Component {
     } catch {
       // channel already gone
     }
-    const grace = sleep(this.opts.shutdownGraceMs);
+    const cutShort = new AbortController();
+    const grace = sleep(this.opts.shutdownGraceMs, cutShort.signal);
     await Promise.race([Promise.all([this.pool.idle(), this.background.idle()]), grace]);
+    cutShort.abort(); // no timer may outlive the driver
   }
 
   private async shutdown(): Promise<void> {
+    for (const w of this.channelWaiters.splice(0)) w(undefined); // replies still waiting are dropped
     const credentials = this.credentials;
     if (credentials === undefined) return;
     this.credentials = undefined;

@@ -1,0 +1,60 @@
+/**
+ * The real RabbitMQ restarted under a serving driver (`rabbitmqctl stop_app` / `start_app`, which keeps the node,
+ * its users and vhosts): the driver registers again, re-declares its queue and serves the NFVO again. In its own
+ * file because restarting the broker disturbs anything else using it (CI runs integration tests in band).
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { requireRabbitMq, waitFor } from "../helpers/services";
+import { startDriverHarness, type DriverHarness } from "../nfvo-emulator/harness";
+
+const run = promisify(execFile);
+
+async function rabbitmqctl(...args: string[]): Promise<void> {
+  try {
+    await run("rabbitmqctl", args, { timeout: 60000 });
+  } catch (e) {
+    throw new Error(
+      `rabbitmqctl ${args.join(" ")} failed (is it on PATH and may this user run it?): ${(e as Error).message}`,
+    );
+  }
+}
+
+describe("driver: RabbitMQ restarted mid-run", () => {
+  let h: DriverHarness;
+
+  beforeAll(async () => {
+    h = await startDriverHarness();
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("re-registers, re-declares its queue and serves again", async () => {
+    expect(await h.emulator.call(h.vim, "getType", [], "String")).toBe("docker");
+    const registrations = h.emulator.events.filter((e) => e.kind === "register").length;
+
+    await rabbitmqctl("stop_app");
+    try {
+      await rabbitmqctl("start_app");
+    } finally {
+      // Whatever happened, leave the broker running for the rest of the suite.
+      await rabbitmqctl("await_startup").catch(() => rabbitmqctl("start_app"));
+    }
+    await waitFor(() => requireRabbitMq().then(() => true), { timeoutMs: 30000, what: "RabbitMQ back" });
+
+    await h.waitServing(30000);
+    // The first calls may race the re-declaration; the NFVO would retry the user's action the same way.
+    const type = await waitFor(() => h.emulator.call(h.vim, "getType", [], "String").catch(() => undefined), {
+      timeoutMs: 30000,
+      what: "the driver answering after the restart",
+    });
+    expect(type).toBe("docker");
+    // It asked the NFVO again (which still knew it: same credentials, as a real NFVO that kept running).
+    const after = h.emulator.events.filter((e) => e.kind === "register");
+    expect(after.length).toBeGreaterThan(registrations);
+    expect(after[after.length - 1]).toEqual({ kind: "register", type: h.pluginId, reused: true });
+    expect(await h.emulator.call(h.vim, "listFlavors", [], "List<DeploymentFlavour>")).toHaveLength(1);
+  });
+});
