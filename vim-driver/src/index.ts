@@ -1,2 +1,4 @@
 export * from "./config";
 export * from "./driver";
+export * from "./fleet";
+export * from "./api";

@@ -1,4 +1,4 @@
-import { IotFogError, type Logger } from "@openiotfog/shared";
+import { IotFogError, NodeView, type Logger, type NodeState } from "@openiotfog/shared";
 import type { EventLog } from "../fleet/events";
 import type { FleetView } from "../fleet/fleet-view";
 import type { LogLine, Orchestrator } from "../fleet/orchestrator";
@@ -17,6 +17,8 @@ import type {
 
 /** A node with the replicas recorded on it. */
 export interface NodeSummary extends FleetNode {
+  /** What placement still offers on the node: cores not reserved, available memory and disk. */
+  free?: { cpus: number; memoryBytes: number; diskBytes: number };
   replicas: Array<
     Pick<ReplicaRecord, "service" | "replica" | "state" | "containerName"> & { deploymentId: string }
   >;
@@ -70,8 +72,17 @@ export interface FleetServiceParts {
 /** The FleetService over the real fleet view, orchestrator and event log. */
 export function fleetService(parts: FleetServiceParts): FleetService {
   const { view, orchestrator, events } = parts;
-  const summary = (n: FleetNode): NodeSummary => ({
+  const free = (n: FleetNode, states: Map<string, NodeState>): NodeSummary["free"] => {
+    const state = states.get(n.nodeId);
+    if (state === undefined) return undefined;
+    const v = new NodeView(state, { deploymentId: undefined, service: "", replica: -1 });
+    return { cpus: v.freeCpus, memoryBytes: v.freeMemoryBytes, diskBytes: v.freeDiskBytes };
+  };
+  const states = (): Map<string, NodeState> =>
+    new Map(orchestrator.snapshot().nodes.map((s) => [s.capabilities.nodeId, s]));
+  const summary = (n: FleetNode, all: Map<string, NodeState>): NodeSummary => ({
     ...n,
+    ...(all.has(n.nodeId) ? { free: free(n, all) } : {}),
     replicas: orchestrator.replicasOn(n.nodeId).map((r) => ({
       deploymentId: r.deploymentId,
       service: r.service,
@@ -81,10 +92,13 @@ export function fleetService(parts: FleetServiceParts): FleetService {
     })),
   });
   return {
-    nodes: () => view.nodes().map(summary),
+    nodes: () => {
+      const all = states();
+      return view.nodes().map((n) => summary(n, all));
+    },
     node: (id) => {
       const n = view.node(id);
-      return n === undefined ? undefined : summary(n);
+      return n === undefined ? undefined : summary(n, states());
     },
     setLabels: async (id, change) => {
       if (view.node(id) === undefined)
