@@ -54,6 +54,13 @@ export interface ParsedFogSpec extends Omit<FogSpecV1, "resources"> {
 
 /** Finds and validates the fog spec in userdata; undefined when there is none. Errors name the field. */
 export function parseFogSpec(userdata: string): ParsedFogSpec | undefined {
+  const markers = userdata.split("\n").filter((l) => l.trimStart().startsWith(FOG_SPEC_MARKER)).length;
+  if (markers > 1) {
+    throw new IotFogError(
+      "BAD_REQUEST",
+      `userdata fog spec: ${markers} "${FOG_SPEC_MARKER}" lines; write one`,
+    );
+  }
   const m = LINE.exec(userdata);
   if (m === null) {
     if (userdata.includes(FOG_SPEC_MARKER)) {

@@ -28,6 +28,7 @@ describe("fog spec in userdata", () => {
     expect(() => parseFogSpec('#iotfog-spec/v2 {"env": {}}')).toThrow(/version 2 is not supported/);
     expect(() => parseFogSpec("#iotfog-spec/v1 {not json")).toThrow(/not valid JSON/);
     expect(() => parseFogSpec("#iotfog-spec/")).toThrow(/malformed/);
+    expect(() => parseFogSpec("#iotfog-spec/v1 {}\n#iotfog-spec/v1 {}")).toThrow(/2 "#iotfog-spec\/" lines/);
   });
 
   it("reads constraints from metadata maps", () => {

@@ -1,0 +1,174 @@
+/**
+ * The real driver placing through two real agents (in-process, distinct node ids, labels and ports) on the
+ * real Docker engine, driven by the NFVO emulator over real RabbitMQ and Mosquitto: inventory, networks,
+ * launchInstanceAndWait with constraints only one node satisfies, listServer, unsatisfiable placement explained,
+ * 8 concurrent launches, idempotent non-blocking delete.
+ */
+import type { Agent } from "@openiotfog/edge-agent";
+import { formatFogSpec } from "@openiotfog/vim-driver/openbaton/fog-spec";
+import { TEST_IMAGE, docker, requireDocker, requireMqtt, uniqueName, waitFor } from "../helpers/services";
+import { startInProcess, testAgentSetup, type TestAgentSetup } from "./agent-helpers";
+import { PluginException } from "../nfvo-emulator";
+import { startDriverHarness, type DriverHarness } from "../nfvo-emulator/harness";
+
+const USERDATA = `#!/bin/sh\n#Hostname=\n${formatFogSpec({ command: ["sleep", "3600"] })}\n`;
+
+async function runningContainers(nodeId: string): Promise<Array<{ Id: string; State: string }>> {
+  return docker().listContainers({ all: true, filters: { label: [`org.openiotfog.node=${nodeId}`] } });
+}
+
+describe("driver: placement and deployment through real agents", () => {
+  const prefix = uniqueName("iotfog-test");
+  const setups: TestAgentSetup[] = [];
+  const agents: Agent[] = [];
+  let h: DriverHarness;
+  let lineOne: string;
+  let lineTwo: string;
+
+  beforeAll(async () => {
+    await requireDocker();
+    await requireMqtt();
+    for (const zone of ["line-1", "line-2"]) {
+      const s = await testAgentSetup({
+        labels: { zone },
+        mqtt: {
+          url: process.env.IOTFOG_TEST_MQTT_URL ?? "mqtt://127.0.0.1:1883",
+          topicPrefix: prefix,
+          keepaliveSeconds: 1,
+        },
+      });
+      setups.push(s);
+      agents.push(await startInProcess(s.config));
+    }
+    lineOne = (setups[0] as TestAgentSetup).nodeId;
+    lineTwo = (setups[1] as TestAgentSetup).nodeId;
+    h = await startDriverHarness({ topicPrefix: prefix, driver: { launchTimeoutMs: 60000 } });
+    await h.emulator.registerVim(h.vim);
+    // Both nodes' presence and capabilities have reached the driver when the quota counts two nodes.
+    await waitFor(
+      async () =>
+        ((await h.emulator.call(h.vim, "getQuota", [], "Quota")) as { instances: number }).instances === 100,
+      { timeoutMs: 20000, what: "both agents in the driver's fleet view" },
+    );
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    for (const a of agents) await a.lifecycle.stop();
+    for (const s of setups) await s.cleanup();
+  });
+
+  it("refresh lists the images of the live nodes (stable extId, tags) and getQuota their real capacity", async () => {
+    const vim = await h.emulator.refresh(h.vim.name);
+    const testbox = (vim.images ?? []).find((i) => (i.tags ?? []).includes(TEST_IMAGE));
+    const inspected = await docker().getImage(TEST_IMAGE).inspect();
+    expect(testbox?.extId).toBe(inspected.Id);
+    const quota = (await h.emulator.call(h.vim, "getQuota", [], "Quota")) as Record<string, number>;
+    expect(quota.cores).toBeGreaterThan(0);
+    expect(quota.ram).toBeGreaterThan(0);
+    expect(quota.instances).toBe(100);
+  });
+
+  it("createNetwork answers a DockerNetwork with subnet and a stable extId, reused by name", async () => {
+    const first = (await h.emulator.call(h.vim, "createNetwork", [{ name: "cell-lan" }], "BaseNetwork")) as {
+      kind: string;
+      network: Record<string, string>;
+    };
+    expect(first.kind).toBe("DockerNetwork");
+    expect(first.network.subnet).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
+    const again = (await h.emulator.call(h.vim, "createNetwork", [{ name: "cell-lan" }], "BaseNetwork")) as {
+      network: Record<string, string>;
+    };
+    expect(again.network.extId).toBe(first.network.extId);
+    const vim = await h.emulator.refresh(h.vim.name);
+    expect(vim.networks).toContainEqual(
+      expect.objectContaining({ name: "cell-lan", extId: first.network.extId }),
+    );
+  });
+
+  it("launchInstanceAndWait lands on the only node that satisfies the constraints, and listServer shows it", async () => {
+    const vnfc = await h.emulator.allocate(h.vim.name, {
+      vnfrName: "gateway",
+      vmImage: TEST_IMAGE,
+      connectionPoints: [
+        {
+          virtual_link_reference: "cell-lan",
+          metadata: { "iotfog.constraints": "node.labels.zone==line-2" },
+        },
+      ],
+      userdata: USERDATA,
+    });
+    const server = vnfc.server;
+    expect(server.hypervisorHostName).toBe(lineTwo);
+    expect(server.status).toBe("ACTIVE");
+    expect(server.hostName).toBe(vnfc.hostname);
+    expect(vnfc.hostname).toMatch(/^gateway-\d+$/);
+    expect(server.floatingIps).toEqual({});
+    expect(vnfc.ips).toEqual([{ netName: "cell-lan", ip: "127.0.0.1" }]);
+    const onNode = await runningContainers(lineTwo);
+    expect(onNode.filter((c) => c.State === "running")).toHaveLength(1);
+    expect(await runningContainers(lineOne)).toHaveLength(0);
+    const servers = (await h.emulator.call(h.vim, "listServer", [], "List<Server>")) as Array<
+      Record<string, unknown>
+    >;
+    expect(servers).toContainEqual(
+      expect.objectContaining({
+        extId: vnfc.vc_id,
+        hostName: vnfc.hostname,
+        status: "ACTIVE",
+        hypervisorHostName: lineTwo,
+      }),
+    );
+
+    // Delete is fire-and-forget for the NFVO; the container goes away, and a second delete is harmless.
+    await h.emulator.release(h.vim.name, vnfc.vc_id);
+    await waitFor(async () => (await runningContainers(lineTwo)).length === 0, {
+      timeoutMs: 20000,
+      what: "container removed",
+    });
+    await h.emulator.release(h.vim.name, vnfc.vc_id);
+    expect(await h.emulator.call(h.vim, "listServer", [], "List<Server>")).toEqual([]);
+  });
+
+  it("unsatisfiable constraints: the engine's explanation comes back as the exception's detailMessage", async () => {
+    let error: unknown;
+    try {
+      await h.emulator.allocate(h.vim.name, {
+        vnfrName: "nowhere",
+        vmImage: TEST_IMAGE,
+        connectionPoints: [{ virtual_link_reference: "cell-lan" }],
+        userdata: `#Hostname=\n${formatFogSpec({ command: ["sleep", "3600"], constraints: ["node.labels.zone==line-9"] })}\n`,
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PluginException);
+    const detail = (error as PluginException).vimDriverException?.detailMessage ?? "";
+    expect(detail).toMatch(/no node satisfies/);
+    expect(detail).toMatch(/zone/);
+    expect(detail).toMatch(/line-9/);
+  });
+
+  it("serves 8 concurrent launches, each a running container with a unique extId", async () => {
+    const launches = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        h.emulator.allocate(h.vim.name, {
+          vnfrName: `worker${i}`,
+          vmImage: TEST_IMAGE,
+          connectionPoints: [{ virtual_link_reference: "cell-lan" }],
+          userdata: USERDATA,
+        }),
+      ),
+    );
+    expect(new Set(launches.map((l) => l.vc_id)).size).toBe(8);
+    expect(launches.every((l) => l.state === "ACTIVE")).toBe(true);
+    const all = [...(await runningContainers(lineOne)), ...(await runningContainers(lineTwo))];
+    expect(all.filter((c) => c.State === "running")).toHaveLength(8);
+    await Promise.all(launches.map((l) => h.emulator.release(h.vim.name, l.vc_id)));
+    await waitFor(
+      async () => (await runningContainers(lineOne)).length + (await runningContainers(lineTwo)).length === 0,
+      { timeoutMs: 30000, what: "all containers removed" },
+    );
+    expect(await h.emulator.call(h.vim, "deleteNetwork", ["iotfog-cell-lan"], "Boolean")).toBe(true);
+  });
+});
