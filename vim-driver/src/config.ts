@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { vnfmConfigSchema } from "./vnfm/config";
 
 const positiveMs = z.number().int().positive("must be > 0 (milliseconds)");
 
@@ -115,6 +116,8 @@ export const driverConfigSchema = z
       })
       .strict()
       .default({}),
+    /** The fog VNF manager (vim-driver/src/vnfm), run by this process when enabled. */
+    vnfm: vnfmConfigSchema.default({}),
     log: z
       .object({
         level: z.enum(["error", "warn", "info", "debug"]).default("info"),

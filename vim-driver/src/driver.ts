@@ -4,6 +4,7 @@ import { AgentPool } from "./fleet/agents";
 import { LiveFleet } from "./openbaton/fleet/live-fleet";
 import { PluginServer } from "./openbaton/plugin-server";
 import { VimService } from "./openbaton/vim-service";
+import { buildVnfm } from "./vnfm";
 
 /** Composition root of the driver side: wires its components in start order. */
 export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
@@ -26,9 +27,9 @@ export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
     logger: logger.child({ part: "agents" }),
   });
   components.push(fleet, agents);
+  const service = new VimService(config, fleet, agents, logger.child({ part: "vim" }));
   if (config.openbaton.enabled) {
     const ob = config.openbaton;
-    const service = new VimService(config, fleet, agents, logger.child({ part: "vim" }));
     components.push(
       new PluginServer(
         {
@@ -51,6 +52,10 @@ export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
         logger.child({ part: "openbaton" }),
       ),
     );
+  }
+  if (config.vnfm.enabled) {
+    // The fog VNFM shares the broker settings, the fleet and the VimService (the same launch path).
+    components.push(...buildVnfm(config, { vim: service, fleet, agents }, logger).components);
   }
   return new Lifecycle(components, logger);
 }

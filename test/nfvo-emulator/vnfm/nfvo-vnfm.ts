@@ -1,0 +1,532 @@
+import { randomUUID } from "node:crypto";
+import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from "amqplib";
+import { NfvoEmulator, managerPermissions, type NfvoEmulatorOptions, type StoredVim } from "../emulator";
+import {
+  createRabbitMqUser,
+  removeRabbitMqUser,
+  setRabbitMqUserPermissions,
+  type ManagementAccess,
+} from "../management";
+import { OPENBATON_EXCHANGE, PluginException } from "../plugin-caller";
+
+/**
+ * The NFVO's VNF-manager side, written from shared/docs/openbaton-protocol.md §5.3–5.5 on top of the plugin-side
+ * emulator (../emulator.ts). It registers VNFMs (`vnfmManagerEndpoint`: permissions for the endpoint, endpoint
+ * stored), deploys an NSD the way VnfmManager / VnfStateHandler and the tasks do — INSTANTIATE to the VNFM's
+ * endpoint queue (RPC, no timeout in the NFVO; a test deadline here), GRANT_OPERATION (refresh, image check,
+ * createNetwork), ALLOCATE_RESOURCES (GenericVIM.allocate: launchInstanceAndWait through the VIM driver for every
+ * VNFC, `#Hostname=` replaced, VNFC records built from the Servers), MODIFY with the dependency values
+ * (DependencyManagement), START — and releases it (RELEASE_RESOURCES, then deleteServerByIdAndWait per VNFC).
+ */
+
+export const NFVO_RPC_QUEUE = "vnfm.nfvo.actions.reply";
+export const NFVO_ONE_WAY_QUEUE = "vnfm.nfvo.actions";
+
+type Json = Record<string, unknown>;
+
+export interface VnfmEndpoint {
+  type: string;
+  endpoint: string;
+  endpointType: string;
+  description?: string;
+  enabled: boolean;
+  active: boolean;
+}
+
+export interface NsrRecord {
+  id: string;
+  name: string;
+  status: "NULL" | "INITIALIZED" | "INACTIVE" | "ACTIVE" | "ERROR" | "TERMINATED";
+  vnfrs: Map<string, Json>;
+  /** VNFD name → vdu id → VIM name chosen at deploy time. */
+  vims: Map<string, string>;
+  /** ERROR messages received from VNFMs, in order. */
+  errors: string[];
+}
+
+export interface VnfmTraffic {
+  direction: "to-vnfm" | "from-vnfm";
+  action: string;
+  body: Json;
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function list(v: unknown): Json[] {
+  return Array.isArray(v) ? v.filter(isObject) : [];
+}
+
+/** Onboarding gives every catalogue object an id (the NFVO's JPA @PrePersist). */
+function withIds(o: unknown): unknown {
+  if (Array.isArray(o)) return o.map(withIds);
+  if (!isObject(o)) return o;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(o)) out[k] = withIds(v);
+  if (out.id === undefined) out.id = randomUUID();
+  if (out.hbVersion === undefined) out.hbVersion = 0;
+  return out;
+}
+
+export class NfvoWithVnfms extends NfvoEmulator {
+  readonly endpoints = new Map<string, VnfmEndpoint>();
+  readonly traffic: VnfmTraffic[] = [];
+  readonly nsrs = new Map<string, NsrRecord>();
+  /** One-way messages from VNFMs (asynchronous ERRORs). */
+  readonly oneWay: Json[] = [];
+  private readonly mgmt: ManagementAccess;
+  private vnfmConn: ChannelModel | undefined;
+  private vnfmChannel: Channel | undefined;
+  private readonly pending = new Map<string, (body: Json) => void>();
+
+  constructor(private readonly options: NfvoEmulatorOptions) {
+    super(options);
+    this.mgmt = { url: options.managementUrl, ...options.admin };
+  }
+
+  override async start(): Promise<void> {
+    await super.start();
+    const conn = await amqp.connect({
+      hostname: this.options.hostname,
+      port: this.options.port,
+      username: this.options.admin.username,
+      password: this.options.admin.password,
+      vhost: this.options.vhost,
+    });
+    conn.on("error", () => undefined);
+    const ch = await conn.createChannel();
+    ch.on("error", () => undefined);
+    for (const q of [NFVO_RPC_QUEUE, NFVO_ONE_WAY_QUEUE]) {
+      await ch.assertQueue(q, { durable: true, autoDelete: true, exclusive: false });
+      await ch.bindQueue(q, OPENBATON_EXCHANGE, q);
+    }
+    // Spring AMQP's convertSendAndReceive uses RabbitMQ direct reply-to: the VNFM must answer via "".
+    await ch.consume("amq.rabbitmq.reply-to", (msg) => this.onVnfmReply(msg), { noAck: true });
+    await ch.consume(NFVO_RPC_QUEUE, (msg) => void this.onVnfmRpc(ch, msg), { noAck: true });
+    await ch.consume(
+      NFVO_ONE_WAY_QUEUE,
+      (msg) => {
+        if (msg === null) return;
+        const body = JSON.parse(msg.content.toString("utf8")) as Json;
+        this.traffic.push({ direction: "from-vnfm", action: String(body.action), body });
+        this.oneWay.push(body);
+      },
+      { noAck: true },
+    );
+    this.vnfmConn = conn;
+    this.vnfmChannel = ch;
+  }
+
+  override async stop(opts: { removeUsers?: boolean } = {}): Promise<void> {
+    const conn = this.vnfmConn;
+    this.vnfmConn = undefined;
+    this.vnfmChannel = undefined;
+    if (conn) await conn.close().catch(() => undefined);
+    await super.stop(opts);
+  }
+
+  /** ComponentManager.enableManager for VNFMs: the RabbitMQ user is `type`, the permissions name the endpoint. */
+  override async enableManager(message: string): Promise<string | null> {
+    let body: Json;
+    try {
+      body = JSON.parse(message) as Json;
+    } catch {
+      return super.enableManager(message);
+    }
+    const endpoint = body.vnfmManagerEndpoint;
+    if (!isObject(endpoint)) return super.enableManager(message);
+    const action = String(body.action).toLowerCase();
+    if (action === "register") {
+      if (typeof body.type !== "string") return null;
+      const username = body.type;
+      const existing = this.credentials.get(username);
+      if (existing) return JSON.stringify(existing);
+      const password = randomUUID().replace(/-/g, "").slice(0, 16);
+      const queue = String(endpoint.endpoint);
+      await createRabbitMqUser(this.mgmt, username, password, this.options.vhost);
+      await setRabbitMqUserPermissions(this.mgmt, username, this.options.vhost, managerPermissions(queue));
+      const record = {
+        rabbitUsername: username,
+        rabbitPassword: password,
+        id: randomUUID(),
+        hbVersion: 0,
+        shared: false,
+      };
+      this.credentials.set(username, record);
+      this.endpoints.set(String(endpoint.type), {
+        type: String(endpoint.type),
+        endpoint: queue,
+        endpointType: typeof endpoint.endpointType === "string" ? endpoint.endpointType : "RABBIT",
+        ...(typeof endpoint.description === "string" ? { description: endpoint.description } : {}),
+        enabled: endpoint.enabled !== false,
+        active: endpoint.active !== false,
+      });
+      this.events.push({ kind: "register", type: username, reused: false });
+      return JSON.stringify(record);
+    }
+    if (action === "unregister" || action === "deregister") {
+      const stored = this.credentials.get(String(body.username));
+      if (!stored || String(body.password) !== stored.rabbitPassword) return null;
+      this.credentials.delete(stored.rabbitUsername);
+      this.endpoints.delete(String(endpoint.type));
+      this.events.push({ kind: "deregister", username: stored.rabbitUsername, accepted: true });
+      await removeRabbitMqUser(this.mgmt, stored.rabbitUsername);
+      return null;
+    }
+    return null;
+  }
+
+  // ------------------------------------------------------------------------------------------ NFVO → VNFM
+
+  private onVnfmReply(msg: ConsumeMessage | null): void {
+    if (msg === null) return;
+    const id = msg.properties.correlationId as string | undefined;
+    const waiter = id === undefined ? undefined : this.pending.get(id);
+    if (waiter === undefined || id === undefined) return;
+    this.pending.delete(id);
+    waiter(JSON.parse(msg.content.toString("utf8")) as Json);
+  }
+
+  /** RabbitVnfmSender.sendCommand: convertSendAndReceive("openbaton-exchange", endpoint, json). */
+  async sendToVnfm(endpointType: string, message: Json, timeoutMs = 60000): Promise<Json | null> {
+    const endpoint = this.endpoints.get(endpointType);
+    if (endpoint === undefined || !endpoint.enabled || !endpoint.active) {
+      throw new Error(
+        `VNFManager with endpoint: ${endpointType} is not registered or not enabled or not active.`,
+      );
+    }
+    const ch = this.vnfmChannel;
+    if (ch === undefined) throw new Error("NFVO emulator not started");
+    const correlationId = randomUUID();
+    this.traffic.push({ direction: "to-vnfm", action: String(message.action), body: message });
+    const answer = new Promise<Json | null>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(correlationId);
+        reject(new Error(`the VNFM did not answer ${String(message.action)} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(correlationId, (body) => {
+        clearTimeout(timer);
+        resolve(body);
+      });
+    });
+    ch.publish(OPENBATON_EXCHANGE, endpoint.endpoint, Buffer.from(JSON.stringify(message), "utf8"), {
+      correlationId,
+      replyTo: "amq.rabbitmq.reply-to",
+    });
+    const reply = await answer;
+    this.traffic.push({
+      direction: "from-vnfm",
+      action: typeof reply?.action === "string" ? reply.action : "null",
+      body: reply ?? {},
+    });
+    return reply;
+  }
+
+  // ------------------------------------------------------------------------------------------ VNFM → NFVO RPC
+
+  private async onVnfmRpc(ch: Channel, msg: ConsumeMessage | null): Promise<void> {
+    if (msg === null) return;
+    let body: Json;
+    try {
+      body = JSON.parse(msg.content.toString("utf8")) as Json;
+    } catch {
+      return; // the NFVO's Gson throws; no answer
+    }
+    this.traffic.push({ direction: "from-vnfm", action: String(body.action), body });
+    let reply: Json;
+    try {
+      switch (body.action) {
+        case "GRANT_OPERATION":
+          reply = await this.grant(body);
+          break;
+        case "ALLOCATE_RESOURCES":
+          reply = await this.allocateResources(body);
+          break;
+        default:
+          reply = { action: "ERROR", message: `the emulator does not handle ${String(body.action)}` };
+      }
+    } catch (e) {
+      reply = { action: "ERROR", vnfr: body.virtualNetworkFunctionRecord, message: (e as Error).message };
+    }
+    this.traffic.push({ direction: "to-vnfm", action: String(reply.action), body: reply });
+    const replyTo = msg.properties.replyTo as string | undefined;
+    if (replyTo) {
+      ch.sendToQueue(replyTo, Buffer.from(JSON.stringify(reply), "utf8"), {
+        correlationId: msg.properties.correlationId as string | undefined,
+      });
+    }
+  }
+
+  private nsrOf(vnfr: Json): NsrRecord {
+    const nsr = this.nsrs.get(String(vnfr.parent_ns_id));
+    if (nsr === undefined)
+      throw new Error(`no NSR ${String(vnfr.parent_ns_id)} for VNFR ${String(vnfr.name)}`);
+    return nsr;
+  }
+
+  /** GrantoperationTask: ids, VIM per VDU (refreshed), image check by tag, networks created for missing VLs. */
+  private async grant(body: Json): Promise<Json> {
+    const vnfr = structuredClone(body.virtualNetworkFunctionRecord) as Json;
+    if (!isObject(vnfr)) throw new Error("GRANT_OPERATION without virtualNetworkFunctionRecord");
+    const nsr = this.nsrOf(vnfr);
+    vnfr.id = randomUUID();
+    vnfr.hbVersion = 0;
+    const vduVim: Json = {};
+    for (const vdu of list(vnfr.vdu)) {
+      vdu.id = randomUUID();
+      for (const c of list(vdu.vnfc)) {
+        c.id = randomUUID();
+        for (const cp of list(c.connection_point)) cp.id = randomUUID();
+      }
+      const names = Array.isArray(vdu.vimInstanceName) ? (vdu.vimInstanceName as string[]) : [];
+      const vimName = names[0];
+      if (vimName === undefined) throw new Error(`VDU ${String(vdu.parent_vdu)} has no VIM instance`);
+      let vim: StoredVim = await this.refresh(vimName);
+      const images = (vim.images ?? []).flatMap((i) => i.tags ?? []);
+      const wanted = Array.isArray(vdu.vm_image) ? (vdu.vm_image as string[]) : [];
+      if (!wanted.some((w) => images.includes(w))) {
+        throw new Error(
+          `None of the images ${JSON.stringify(wanted)} was found on the chosen VIM instance ${vimName}`,
+        );
+      }
+      for (const c of list(vdu.vnfc)) {
+        for (const cp of list(c.connection_point)) {
+          const vl = String(cp.virtual_link_reference);
+          let net = (vim.networks ?? []).find((n) => n.name === vl || n.extId === vl);
+          if (net === undefined) {
+            net = (await this.call(
+              vim,
+              "createNetwork",
+              [{ name: vl, hbVersion: 0, shared: false }],
+              "BaseNetwork",
+            )) as Json;
+            vim = await this.refresh(vimName);
+          }
+          cp.virtual_link_reference_id = net.extId;
+        }
+      }
+      vduVim[vdu.id as string] = vim;
+      nsr.vims.set(vdu.id as string, vimName);
+    }
+    vnfr.status = "NULL";
+    nsr.vnfrs.set(String(vnfr.name), vnfr);
+    return { action: "GRANT_OPERATION", grantAllowed: true, vduVim, virtualNetworkFunctionRecord: vnfr };
+  }
+
+  /** AllocateresourcesTask → ResourceManagement.allocate → GenericVIM.allocate for every VNFC of every VDU. */
+  private async allocateResources(body: Json): Promise<Json> {
+    const vnfr = structuredClone(body.virtualNetworkFunctionRecord) as Json;
+    const nsr = this.nsrOf(vnfr);
+    if (typeof body.userdata !== "string") {
+      throw new Error(
+        "java.lang.NullPointerException: userdata.replace (ALLOCATE_RESOURCES without userdata)",
+      );
+    }
+    if (!Array.isArray(body.keyPairs)) {
+      throw new Error(
+        "java.lang.NullPointerException: new HashSet<>(keyPairs) (ALLOCATE_RESOURCES without keyPairs)",
+      );
+    }
+    const addresses: string[] = [];
+    for (const vdu of list(vnfr.vdu)) {
+      const vimName = nsr.vims.get(String(vdu.id));
+      if (vimName === undefined) throw new Error(`no VIM granted for VDU ${String(vdu.id)}`);
+      const vim = this.vims.get(vimName) as StoredVim;
+      const tags = (vim.images ?? []).flatMap((i) => i.tags ?? []);
+      const image = (vdu.vm_image as string[]).find((w) => tags.includes(w)) as string;
+      const instances: Json[] = [];
+      for (const component of list(vdu.vnfc)) {
+        try {
+          const inst = await this.allocate(vimName, {
+            vnfrName: String(vnfr.name),
+            vmImage: image,
+            connectionPoints: list(component.connection_point) as Array<
+              Json & { virtual_link_reference: string }
+            >,
+            userdata: body.userdata,
+            keys: body.keyPairs,
+          });
+          const { server: _server, vnf_address, ...record } = inst;
+          addresses.push(...vnf_address);
+          instances.push({
+            ...record,
+            id: randomUUID(),
+            vnfComponent: component,
+            connection_point: component.connection_point,
+          });
+        } catch (e) {
+          vnfr.status = "ERROR";
+          const message = e instanceof PluginException ? e.message : (e as Error).message;
+          return { action: "ERROR", vnfr, message };
+        }
+      }
+      vdu.vnfc_instance = instances;
+    }
+    vnfr.vnf_address = addresses;
+    nsr.vnfrs.set(String(vnfr.name), vnfr);
+    return { action: "ALLOCATE_RESOURCES", vnfr };
+  }
+
+  // ------------------------------------------------------------------------------------------ NSR lifecycle
+
+  /**
+   * POST /api/v1/ns-records/{nsdId}: every VNFD on `vimName`. VNFRs are instantiated sources first; a VNFR with
+   * `requires` gets MODIFY with its sources' values, then every VNFR gets START. Resolves with the NSR (status
+   * ERROR and `errors` filled when a VNFM answered ERROR).
+   */
+  async deployNsr(nsdInput: Json, vimName: string, timeoutMs = 60000): Promise<NsrRecord> {
+    const nsd = withIds(nsdInput) as Json;
+    const nsr: NsrRecord = {
+      id: randomUUID(),
+      name: String(nsd.name),
+      status: "NULL",
+      vnfrs: new Map(),
+      vims: new Map(),
+      errors: [],
+    };
+    this.nsrs.set(nsr.id, nsr);
+    const vnfds = list(nsd.vnfd);
+    for (const vnfd of vnfds) {
+      const type = String(vnfd.endpoint ?? vnfd.type);
+      if (!this.endpoints.has(type)) {
+        throw new Error(`VNFManager with endpoint: ${type} is not registered or not enabled or not active.`);
+      }
+    }
+    const vim = this.vims.get(vimName);
+    if (vim === undefined) throw new Error(`no VIM ${vimName}`);
+    const requiresOf = (vnfd: Json): Record<string, string[]> => {
+      const out: Record<string, string[]> = {};
+      for (const [source, dep] of Object.entries(isObject(vnfd.requires) ? vnfd.requires : {})) {
+        out[source] = isObject(dep) && Array.isArray(dep.parameters) ? (dep.parameters as string[]) : [];
+      }
+      return out;
+    };
+    const ordered = [...vnfds].sort(
+      (a, b) => Object.keys(requiresOf(a)).length - Object.keys(requiresOf(b)).length,
+    );
+    for (const vnfd of ordered) {
+      const vimInstances: Json = {};
+      for (const vdu of list(vnfd.vdu)) vimInstances[String(vdu.id)] = [vim];
+      const reply = await this.sendToVnfm(
+        String(vnfd.endpoint ?? vnfd.type),
+        {
+          action: "INSTANTIATE",
+          vnfd,
+          vnfdf: list(vnfd.deployment_flavour)[0] ?? { flavour_key: "m1.small" },
+          vnfInstanceName: vnfd.name,
+          vlrs: list(nsd.vld).map((vl) => ({ name: vl.name, extId: vl.name })),
+          extension: {
+            "nsr-id": nsr.id,
+            brokerIp: this.options.hostname,
+            brokerPort: String(this.options.port),
+          },
+          vimInstances,
+          keys: [],
+        },
+        timeoutMs,
+      );
+      if (!this.accept(nsr, reply, "INSTANTIATE", "INITIALIZED")) return nsr;
+    }
+    // DependencyManagement: targets get the sources' values (VNFC hostname and addresses), keyed by type.
+    for (const vnfd of ordered) {
+      const requires = requiresOf(vnfd);
+      if (Object.keys(requires).length === 0) continue;
+      const target = nsr.vnfrs.get(String(vnfd.name)) as Json;
+      const vnfcParameters: Json = {};
+      const parameters: Json = {};
+      const idType: Json = {};
+      for (const [sourceName, keys] of Object.entries(requires)) {
+        const source = nsr.vnfrs.get(sourceName);
+        if (source === undefined) throw new Error(`dependency source ${sourceName} is not part of the NSR`);
+        const type = String(source.type);
+        idType[sourceName] = type;
+        parameters[type] = { parameters: {} };
+        const perVnfc: Json = {};
+        for (const vdu of list(source.vdu)) {
+          for (const inst of list(vdu.vnfc_instance)) {
+            const values: Record<string, string> = {};
+            if (keys.includes("hostname")) values.hostname = String(inst.hostname);
+            for (const ip of list(inst.ips))
+              if (keys.includes(String(ip.netName))) values[String(ip.netName)] = String(ip.ip);
+            for (const ip of list(inst.floatingIps)) {
+              const key = `${String(ip.netName)}_floatingIp`;
+              if (keys.includes(key)) values[key] = String(ip.ip);
+            }
+            perVnfc[String(inst.id)] = { parameters: values };
+          }
+        }
+        vnfcParameters[type] = { parameters: perVnfc };
+      }
+      const reply = await this.sendToVnfm(
+        String(vnfd.endpoint ?? vnfd.type),
+        { action: "MODIFY", vnfr: target, vnfrd: { target: vnfd.name, parameters, vnfcParameters, idType } },
+        timeoutMs,
+      );
+      if (!this.accept(nsr, reply, "MODIFY", "INACTIVE")) return nsr;
+    }
+    for (const vnfd of ordered) {
+      const vnfr = nsr.vnfrs.get(String(vnfd.name)) as Json;
+      const reply = await this.sendToVnfm(
+        String(vnfd.endpoint ?? vnfd.type),
+        { action: "START", virtualNetworkFunctionRecord: vnfr },
+        timeoutMs,
+      );
+      if (!this.accept(nsr, reply, "START", "ACTIVE")) return nsr;
+    }
+    nsr.status = [...nsr.vnfrs.values()].every((v) => v.status === "ACTIVE") ? "ACTIVE" : "ERROR";
+    return nsr;
+  }
+
+  /** AbstractTask.changeStatus for a VNFM answer; ERROR answers go to ErrorTask. */
+  private accept(nsr: NsrRecord, reply: Json | null, expected: string, status: string): boolean {
+    if (reply === null || reply.action === "ERROR") {
+      const exception = reply !== null && isObject(reply.exception) ? reply.exception : {};
+      nsr.errors.push(
+        typeof exception.detailMessage === "string"
+          ? exception.detailMessage
+          : "An Error Occurred in this VNFR, check the VNFM for more info",
+      );
+      nsr.status = "ERROR";
+      const vnfr =
+        reply !== null && isObject(reply.virtualNetworkFunctionRecord)
+          ? reply.virtualNetworkFunctionRecord
+          : undefined;
+      if (vnfr !== undefined) nsr.vnfrs.set(String(vnfr.name), { ...vnfr, status: "ERROR" });
+      return false;
+    }
+    if (reply.action !== expected)
+      throw new Error(`expected ${expected} from the VNFM, got ${String(reply.action)}`);
+    const vnfr = reply.virtualNetworkFunctionRecord;
+    if (!isObject(vnfr)) throw new Error(`${expected} reply without virtualNetworkFunctionRecord`);
+    vnfr.status = status;
+    if (status === "ACTIVE")
+      for (const vdu of list(vnfr.vdu)) for (const i of list(vdu.vnfc_instance)) i.state = "ACTIVE";
+    nsr.vnfrs.set(String(vnfr.name), vnfr);
+    return true;
+  }
+
+  /** DELETE /api/v1/ns-records/{id}: RELEASE_RESOURCES per VNFR, then deleteServerByIdAndWait per VNFC. */
+  async releaseNsr(nsr: NsrRecord, timeoutMs = 60000): Promise<void> {
+    for (const vnfr of nsr.vnfrs.values()) {
+      if (vnfr.id === undefined) continue;
+      const reply = await this.sendToVnfm(
+        String(vnfr.endpoint ?? vnfr.type),
+        { action: "RELEASE_RESOURCES", vnfr },
+        timeoutMs,
+      );
+      if (reply === null || reply.action !== "RELEASE_RESOURCES") {
+        throw new Error(`RELEASE_RESOURCES answered ${JSON.stringify(reply)}`);
+      }
+      for (const vdu of list(vnfr.vdu)) {
+        const vimName = nsr.vims.get(String(vdu.id));
+        for (const inst of list(vdu.vnfc_instance)) {
+          if (vimName !== undefined) await this.release(vimName, String(inst.vc_id));
+        }
+      }
+      vnfr.status = "TERMINATED";
+    }
+    nsr.status = "TERMINATED";
+    this.nsrs.delete(nsr.id);
+  }
+}

@@ -1,0 +1,68 @@
+import type { Component, Logger } from "@openiotfog/shared";
+import type { DriverConfig } from "../config";
+import type { AgentPool } from "../fleet/agents";
+import type { LiveFleet } from "../openbaton/fleet/live-fleet";
+import type { VimService } from "../openbaton/vim-service";
+import { FleetFogPort } from "./fog-port";
+import { VnfManager } from "./manager";
+import { VnfmServer } from "./server";
+import { encodeUserdata } from "./userdata";
+
+export { VnfManager } from "./manager";
+export { VnfmServer } from "./server";
+export { FleetFogPort, splitExtId } from "./fog-port";
+export { translateVnf, DOCKER_VNFM_KEYS, FOG_KEYS, type FogSpec } from "./translate";
+export { dependencyEnv } from "./dependencies";
+export { encodeUserdata, amendUserdata } from "./userdata";
+export type { FogPort, NfvoPort, FogFault, VnfcHandle, VnfcStatus } from "./ports";
+
+/**
+ * The fog VNF manager as components of the driver process: the fault watch first (it needs nothing), then the
+ * AMQP server, which hands every NFVO message to the state machine. Broker settings (URL, vhost, registration
+ * user) are shared with the VIM driver's `openbaton` section.
+ */
+export function buildVnfm(
+  config: DriverConfig,
+  parts: { vim: VimService; fleet: LiveFleet; agents: AgentPool },
+  logger: Logger,
+): { components: Component[]; manager: VnfManager; server: VnfmServer; fog: FleetFogPort } {
+  const ob = config.openbaton;
+  const v = config.vnfm;
+  const fog = new FleetFogPort(
+    parts.vim,
+    parts.fleet,
+    parts.agents,
+    logger.child({ part: "vnfm-fog" }),
+    v.faultCheckMs,
+  );
+  const server = new VnfmServer(
+    {
+      brokerUrl: ob.brokerUrl,
+      vhost: ob.vhost,
+      heartbeatSeconds: ob.heartbeatSeconds,
+      registrationUser: ob.registrationUser,
+      registrationPassword: ob.registrationPassword,
+      type: v.type,
+      endpoint: v.endpoint ?? v.type,
+      description: v.description,
+      legacyQueue: v.legacyQueue,
+      workers: v.workers,
+      registrationTimeoutMs: ob.registrationTimeoutMs,
+      retryInitialMs: ob.retryInitialMs,
+      retryMaxMs: ob.retryMaxMs,
+      rpcTimeoutMs: v.rpcTimeoutMs,
+      nfvoWatchMs: ob.nfvoWatchMs,
+      shutdownGraceMs: ob.shutdownGraceMs,
+    },
+    logger.child({ part: "vnfm" }),
+  );
+  const manager = new VnfManager({
+    nfvo: server,
+    fog,
+    encodeUserdata,
+    logger: logger.child({ part: "vnfm" }),
+  });
+  server.setHandler((body) => manager.handle(body));
+  fog.onFault((fault) => void manager.reportFault(fault));
+  return { components: [fog.watch, server], manager, server, fog };
+}

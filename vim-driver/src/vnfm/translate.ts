@@ -1,0 +1,413 @@
+import { isIP } from "node:net";
+import {
+  IotFogError,
+  deviceRequirementSchema,
+  errorMessage,
+  parseBytes,
+  parseConstraints,
+  type ConstraintInput,
+  type DeviceRequirement,
+  type RestartPolicy,
+  type ServiceResources,
+  type VolumeMount,
+} from "@openiotfog/shared";
+
+/**
+ * Turns a VNFD's configuration parameters and a VDU's metadata into the fog service description that travels to
+ * the VIM driver in `userdata` (see userdata.ts). Two vocabularies are accepted:
+ *
+ * - the keys of Open Baton's Docker VNFM (openbaton/go-docker-vnfm `FillConfig`), unchanged: `cmd`/`command`,
+ *   `publish`, `expose`, `aliases`, `volumes`, `dns`, `hostname`, `restart_policy_condition`, `constraints`
+ *   (Swarm syntax, `;`-separated); any other key becomes an environment variable `KEY=value`;
+ * - fog keys under `fog.`: `fog.devices`, `fog.cpus`, `fog.memory`, `fog.disk`, `fog.constraints` (the full
+ *   constraint language of docs/placement.md), `fog.restart`, `fog.maxPerNode`, `fog.labels`.
+ *
+ * Keys are matched case-insensitively and exactly (go-docker-vnfm matched substrings, so `MY_DNS_NAME` became a
+ * DNS server there; here it is an environment variable). A `fog.` key we do not know, or a value we cannot read,
+ * is an error naming the key: a typo must never silently become an environment variable.
+ */
+
+export interface PortSpec {
+  container: number;
+  /** Published on the node; absent for `expose` (reachable on the fog network only). */
+  host?: number;
+  protocol: "tcp" | "udp";
+}
+
+/** What one VDU's containers need, in the driver's terms. Every field is already validated. */
+export interface FogSpec {
+  command?: string[];
+  env: Record<string, string>;
+  ports: PortSpec[];
+  volumes: VolumeMount[];
+  devices: DeviceRequirement[];
+  resources: ServiceResources;
+  restart?: RestartPolicy;
+  /** Constraints as written (Swarm strings or full-form objects), already checked by the constraint parser. */
+  constraints: ConstraintInput[];
+  labels: Record<string, string>;
+  /**
+   * Docker VNFM keys accepted for compatibility but not applied on the fog (the container's host name is the
+   * VNFC hostname the NFVO chose, so dependencies resolve; DNS and aliases come from the fog network).
+   */
+  notApplied: string[];
+}
+
+/** Every key this module interprets (lower case), for error messages and the how-to. */
+export const DOCKER_VNFM_KEYS = [
+  "cmd",
+  "command",
+  "publish",
+  "expose",
+  "aliases",
+  "volumes",
+  "dns",
+  "hostname",
+  "restart_policy_condition",
+  "constraints",
+] as const;
+export const FOG_KEYS = [
+  "fog.devices",
+  "fog.cpus",
+  "fog.memory",
+  "fog.disk",
+  "fog.constraints",
+  "fog.restart",
+  "fog.maxpernode",
+  "fog.labels",
+] as const;
+
+/** Where a key came from, for error messages: `VNFD "iperf-client" configuration key "fog.memory"`. */
+export interface KeySource {
+  /** e.g. `VNFD "iperf-client" configuration` or `VNFD "x" VDU "vdu1" metadata`. */
+  where: string;
+}
+
+class Problems {
+  readonly list: string[] = [];
+  add(source: KeySource, key: string, message: string): void {
+    this.list.push(`${source.where} key "${key}": ${message}`);
+  }
+}
+
+/** `a;b`, `a, b` → ["a", "b"]; empty parts dropped. */
+function splitList(value: string, separators: RegExp = /[;,]/): string[] {
+  return value
+    .split(separators)
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+function parseJson(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch (e) {
+    throw new Error(`is not valid JSON (${errorMessage(e)})`);
+  }
+}
+
+function looksLikeJson(value: string): boolean {
+  const t = value.trim();
+  return t.startsWith("[") || t.startsWith("{");
+}
+
+function port(text: string): number {
+  if (!/^\d{1,5}$/.test(text)) throw new Error(`"${text}" is not a port number`);
+  const n = Number(text);
+  if (n < 1 || n > 65535) throw new Error(`port ${n} is outside 1-65535`);
+  return n;
+}
+
+/** `5001`, `8080:80`, `0.0.0.0:8080:80/udp`: Docker `-p` syntax (a bare port is published on the same number). */
+export function parsePublish(entry: string): PortSpec {
+  const [spec, proto = "tcp"] = entry.split("/");
+  if (proto !== "tcp" && proto !== "udp") throw new Error(`protocol "${proto}" must be tcp or udp`);
+  const parts = (spec ?? "").split(":");
+  if (parts.length === 1) {
+    const p = port(parts[0] ?? "");
+    return { container: p, host: p, protocol: proto };
+  }
+  const container = port(parts[parts.length - 1] ?? "");
+  const host = port(parts[parts.length - 2] ?? "");
+  if (parts.length === 3 && isIP(parts[0] ?? "") === 0)
+    throw new Error(`"${parts[0]}" is not a host IP address`);
+  if (parts.length > 3) throw new Error(`"${entry}" is not [ip:]host:container[/proto]`);
+  return { container, host, protocol: proto };
+}
+
+function parseExpose(entry: string): PortSpec {
+  const [spec, proto = "tcp"] = entry.split("/");
+  if (proto !== "tcp" && proto !== "udp") throw new Error(`protocol "${proto}" must be tcp or udp`);
+  return { container: port(spec ?? ""), protocol: proto };
+}
+
+/** `src:dst[:ro|rw]` (go-docker-vnfm: `;`-separated bind mounts). */
+export function parseVolume(entry: string): VolumeMount {
+  const parts = entry.split(":");
+  if (parts.length < 2 || parts.length > 3) throw new Error(`"${entry}" is not source:target[:ro]`);
+  const [source = "", target = "", mode] = parts;
+  if (source.trim() === "") throw new Error(`"${entry}" has an empty source`);
+  if (!target.startsWith("/"))
+    throw new Error(`target "${target}" must be an absolute path in the container`);
+  if (mode !== undefined && mode !== "ro" && mode !== "rw")
+    throw new Error(`mode "${mode}" must be ro or rw`);
+  return { source, target, readOnly: mode === "ro" };
+}
+
+/** `mgmt:name1,name2;net_d:name3` → {mgmt: [name1, name2], net_d: [name3]}. */
+export function parseAliases(value: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const group of splitList(value, /;/)) {
+    const i = group.indexOf(":");
+    if (i <= 0) throw new Error(`"${group}" is not network:alias1,alias2`);
+    const net = group.slice(0, i).trim();
+    const names = splitList(group.slice(i + 1), /,/);
+    for (const n of names) {
+      if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(n)) throw new Error(`alias "${n}" is not a valid DNS name`);
+    }
+    out[net] = [...(out[net] ?? []), ...names];
+  }
+  return out;
+}
+
+const RESTART_ALIASES: Record<string, RestartPolicy> = {
+  // Swarm restart_policy.condition values (what go-docker-vnfm passes to Swarm)...
+  none: "no",
+  "on-failure": "on-failure",
+  any: "always",
+  // ...and Docker's restart policies.
+  no: "no",
+  always: "always",
+  "unless-stopped": "unless-stopped",
+};
+
+function restartPolicy(value: string): RestartPolicy {
+  const r = RESTART_ALIASES[value.trim().toLowerCase()];
+  if (r === undefined) {
+    throw new Error(`"${value}" must be one of ${Object.keys(RESTART_ALIASES).join(", ")}`);
+  }
+  return r;
+}
+
+/** `class=usb,vendorId=10c4;zigbee` or a JSON list of device requirements. */
+export function parseDevices(value: string): DeviceRequirement[] {
+  let raw: unknown[];
+  if (looksLikeJson(value)) {
+    const json = parseJson(value);
+    raw = Array.isArray(json) ? json : [json];
+  } else {
+    raw = splitList(value, /;/).map((entry) => {
+      if (!entry.includes("=")) return { class: entry };
+      const o: Record<string, unknown> = {};
+      for (const pair of splitList(entry, /,/)) {
+        const i = pair.indexOf("=");
+        if (i <= 0) throw new Error(`"${pair}" is not key=value`);
+        const k = pair.slice(0, i).trim();
+        const v = pair.slice(i + 1).trim();
+        o[k] = k === "exclusive" ? v === "true" : v;
+      }
+      return o;
+    });
+  }
+  return raw.map((d, i) => {
+    const r = deviceRequirementSchema.safeParse(d);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      const field = issue?.path.join(".") ?? "";
+      throw new Error(
+        `device ${i + 1}: ${field === "" ? "" : `field "${field}" `}${issue?.message ?? "invalid"}`,
+      );
+    }
+    return r.data;
+  });
+}
+
+function parseLabels(value: string): Record<string, string> {
+  if (looksLikeJson(value)) {
+    const json = parseJson(value);
+    if (typeof json !== "object" || json === null || Array.isArray(json))
+      throw new Error("must be a JSON object");
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(json)) out[k] = String(v);
+    return out;
+  }
+  const out: Record<string, string> = {};
+  for (const pair of splitList(value)) {
+    const i = pair.indexOf("=");
+    if (i <= 0) throw new Error(`"${pair}" is not key=value`);
+    out[pair.slice(0, i).trim()] = pair.slice(i + 1).trim();
+  }
+  return out;
+}
+
+function constraintInputs(value: string): ConstraintInput[] {
+  if (looksLikeJson(value)) {
+    const json = parseJson(value);
+    return (Array.isArray(json) ? json : [json]) as ConstraintInput[];
+  }
+  return splitList(value, /;/);
+}
+
+const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+/** Docker accepts any environment variable name without `=`; NUL cannot cross exec. */
+const ENV_NAME = /^[^=\0\s]+$/;
+
+/** What one or more key sources gave, before the constraint language is checked. */
+interface Gathered {
+  spec: FogSpec;
+  maxPerNode?: number;
+}
+
+function emptyGathered(): Gathered {
+  return {
+    spec: {
+      env: {},
+      ports: [],
+      volumes: [],
+      devices: [],
+      resources: {},
+      constraints: [],
+      labels: {},
+      notApplied: [],
+    },
+  };
+}
+
+/** Reads one key/value pair into `g`. `envAllowed` is false for VDU metadata (free keys there are not env). */
+function readKey(g: Gathered, key: string, value: string, envAllowed: boolean): "used" | "ignored" {
+  const k = key.trim().toLowerCase();
+  const s = g.spec;
+  switch (k) {
+    case "cmd":
+    case "command": {
+      if (looksLikeJson(value)) {
+        const json = parseJson(value);
+        if (!Array.isArray(json) || !json.every((x) => typeof x === "string")) {
+          throw new Error("must be a command line or a JSON list of strings");
+        }
+        s.command = json;
+      } else {
+        // go-docker-vnfm splits on spaces; so do we, dropping empty parts.
+        s.command = value.split(" ").filter((p) => p !== "");
+      }
+      if (s.command.length === 0) throw new Error("must not be empty");
+      return "used";
+    }
+    case "publish":
+      for (const entry of splitList(value)) s.ports.push(parsePublish(entry));
+      return "used";
+    case "expose":
+      for (const entry of splitList(value)) s.ports.push(parseExpose(entry));
+      return "used";
+    case "aliases":
+      parseAliases(value);
+      s.notApplied.push(key);
+      return "used";
+    case "volumes":
+      for (const entry of splitList(value, /;/)) s.volumes.push(parseVolume(entry));
+      return "used";
+    case "dns":
+      for (const entry of splitList(value)) {
+        if (isIP(entry) === 0) throw new Error(`"${entry}" is not an IP address`);
+      }
+      s.notApplied.push(key);
+      return "used";
+    case "hostname":
+      if (!HOSTNAME.test(value.trim())) throw new Error(`"${value}" is not a valid host name`);
+      s.notApplied.push(key);
+      return "used";
+    case "restart_policy_condition":
+    case "fog.restart":
+      s.restart = restartPolicy(value);
+      return "used";
+    case "constraints":
+    case "fog.constraints":
+      s.constraints.push(...constraintInputs(value));
+      return "used";
+    case "fog.devices":
+      s.devices.push(...parseDevices(value));
+      return "used";
+    case "fog.cpus": {
+      const n = Number(value.trim());
+      if (value.trim() === "" || !Number.isFinite(n) || n <= 0)
+        throw new Error(`"${value}" is not a positive number of cores`);
+      s.resources = { ...s.resources, cpus: n };
+      return "used";
+    }
+    case "fog.memory":
+    case "fog.disk": {
+      const bytes = parseBytes(value.trim(), key);
+      if (bytes <= 0) throw new Error(`"${value}" must be more than 0`);
+      s.resources = { ...s.resources, [k === "fog.memory" ? "memoryBytes" : "diskBytes"]: bytes };
+      return "used";
+    }
+    case "fog.maxpernode": {
+      if (!/^\d+$/.test(value.trim()) || Number(value) < 1)
+        throw new Error(`"${value}" is not a whole number >= 1`);
+      g.maxPerNode = Number(value);
+      return "used";
+    }
+    case "fog.labels":
+      Object.assign(s.labels, parseLabels(value));
+      return "used";
+    default:
+      if (k.startsWith("fog.")) {
+        throw new Error(`unknown fog key (known: ${FOG_KEYS.join(", ")})`);
+      }
+      if (!envAllowed) return "ignored";
+      if (!ENV_NAME.test(key)) throw new Error("is not a valid environment variable name");
+      s.env[key] = value;
+      return "used";
+  }
+}
+
+export interface TranslationInput {
+  vnfdName: string;
+  /** VNFD / VNFR configuration parameters, in order. */
+  configuration: Array<[string, string]>;
+  /** Per VDU (keyed by what names it in messages): its metadata map. */
+  vdus: Array<{ label: string; metadata: Record<string, string> }>;
+}
+
+/**
+ * Translates one VNF: the configuration applies to every VDU, a VDU's `fog.*` / `constraints` metadata adds to
+ * it (single values such as `fog.memory` override). Throws VALIDATION_FAILED listing every bad key.
+ */
+export function translateVnf(input: TranslationInput): Map<string, FogSpec> {
+  const problems = new Problems();
+  const base = emptyGathered();
+  const configSource: KeySource = { where: `VNFD "${input.vnfdName}" configuration` };
+  for (const [key, value] of input.configuration) {
+    try {
+      readKey(base, key, value, true);
+    } catch (e) {
+      problems.add(configSource, key, errorMessage(e));
+    }
+  }
+  const out = new Map<string, FogSpec>();
+  for (const vdu of input.vdus) {
+    const g: Gathered = structuredClone(base);
+    const source: KeySource = { where: `VNFD "${input.vnfdName}" VDU "${vdu.label}" metadata` };
+    for (const [key, value] of Object.entries(vdu.metadata)) {
+      try {
+        readKey(g, key, value, false);
+      } catch (e) {
+        problems.add(source, key, errorMessage(e));
+      }
+    }
+    const constraints = [...g.spec.constraints];
+    if (g.maxPerNode !== undefined) constraints.push(`max_per_node ${g.maxPerNode}`);
+    try {
+      parseConstraints(constraints, `VNFD "${input.vnfdName}" VDU "${vdu.label}" constraints`);
+    } catch (e) {
+      problems.list.push(errorMessage(e));
+    }
+    out.set(vdu.label, { ...g.spec, constraints });
+  }
+  if (problems.list.length > 0) {
+    throw new IotFogError("VALIDATION_FAILED", [...new Set(problems.list)].join("; "), {
+      problems: problems.list,
+    });
+  }
+  return out;
+}
