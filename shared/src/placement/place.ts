@@ -2,7 +2,7 @@ import type { ServiceSpec } from "../blueprint/spec";
 import { IotFogError } from "../errors";
 import { failureSentence } from "./explain";
 import { filterPlugins } from "./filters";
-import { NodeView, type RequestIdentity } from "./node-view";
+import { NodeView, nodesRunningService, serviceKey, type RequestIdentity } from "./node-view";
 import { clampScore, type PlacementContext, type Predicate, type PreparedScorer } from "./plugin";
 import { scorerPlugins } from "./scorers";
 import type {
@@ -28,6 +28,30 @@ interface StagedPredicate {
   filter: string;
   predicate: Predicate;
 }
+
+/** Stands in for the cursor's first node when the fleet is empty (the cursor is then never used). */
+const PLACEHOLDER_NODE: NodeState = {
+  capabilities: {
+    schemaVersion: 1,
+    nodeId: "",
+    hostname: "",
+    role: "worker",
+    platform: { arch: "amd64", os: "", kernel: "" },
+    agentVersion: "0.0.0",
+    resources: {
+      cpu: { cores: 1 },
+      memory: { totalBytes: 0, freeBytes: 0 },
+      disk: { totalBytes: 0, freeBytes: 0 },
+    },
+    devices: [],
+    software: [],
+    protocols: [],
+    labels: {},
+    engineLabels: {},
+  },
+  online: false,
+  allocations: [],
+};
 
 /** Scores closer than this are a tie: float noise must not decide a placement. */
 const TIE_EPSILON = 1e-9;
@@ -78,36 +102,47 @@ export function place(
 ): PlacementDecision {
   const full = options.explain === "full";
   const who = identityOf(request);
-  const nodes = snapshot.nodes.map((n) => new NodeView(n, who));
-  const ctx: PlacementContext = { request, spec: request.spec, nodes };
+  const key = serviceKey(who.deploymentId, who.service);
+  const nodes = snapshot.nodes;
+  let running: NodeView[] | undefined;
+  const ctx: PlacementContext = {
+    request,
+    spec: request.spec,
+    who,
+    nodes,
+    nodesRunningService: () => (running ??= nodesRunningService(nodes, who)),
+  };
   const staged = stagePredicates(ctx);
 
-  // Feasibility. Fast path stops at a node's first failure; the full explanation re-checks rejected nodes.
+  // Feasibility through one reusable view. Fast path stops at a node's first failure; the full explanation
+  // re-checks rejected nodes against every predicate.
   const feasible: NodeView[] = [];
-  const rejected: NodeView[] = [];
+  const rejected: NodeState[] = [];
   const firstFailureCounts = new Array<number>(staged.length).fill(0);
-  for (const node of nodes) {
+  const cursor = new NodeView(nodes[0] ?? PLACEHOLDER_NODE, who, key);
+  for (const state of nodes) {
+    cursor.reset(state);
     let failedAt = -1;
     for (let i = 0; i < staged.length; i++) {
-      if (!(staged[i] as StagedPredicate).predicate.test(node)) {
+      if (!(staged[i] as StagedPredicate).predicate.test(cursor)) {
         failedAt = i;
         break;
       }
     }
-    if (failedAt < 0) feasible.push(node);
+    if (failedAt < 0) feasible.push(cursor.detach());
     else {
-      rejected.push(node);
+      rejected.push(state);
       firstFailureCounts[failedAt] = (firstFailureCounts[failedAt] ?? 0) + 1;
     }
   }
 
   const explainRejected = full || feasible.length === 0;
   const rejectedExplanations: NodeExplanation[] = explainRejected
-    ? rejected.map((node) => ({
-        nodeId: node.id,
-        hostname: node.caps.hostname,
+    ? rejected.map((state) => ({
+        nodeId: state.capabilities.nodeId,
+        hostname: state.capabilities.hostname,
         feasible: false,
-        failures: failuresOf(node, staged),
+        failures: failuresOf(cursor.reset(state), staged),
       }))
     : [];
   const rejectedBy: Record<string, number> = {};
@@ -145,7 +180,7 @@ export function place(
   }
   const totalWeight = scorers.reduce((s, x) => s + x.weight, 0);
   const seed = seedOf(request);
-  const scoreNode = (node: NodeView): { details: ScoreDetail[]; final: number } => {
+  const scoreDetails = (node: NodeView): { details: ScoreDetail[]; final: number } => {
     const details = scorers.map(({ name, weight, scorer }) => ({
       scorer: name,
       score: clampScore(scorer.score(node)),
@@ -154,40 +189,49 @@ export function place(
     const final = totalWeight > 0 ? details.reduce((s, d) => s + d.score * d.weight, 0) / totalWeight : 0;
     return { details, final };
   };
+  // The hot loop: no allocation per node, details are built only for nodes that are reported.
+  const finalScore = (node: NodeView): number => {
+    if (totalWeight === 0) return 0;
+    let sum = 0;
+    for (const { weight, scorer } of scorers) sum += clampScore(scorer.score(node)) * weight;
+    return sum / totalWeight;
+  };
 
   let best: NodeView | undefined;
   let bestScore = -Infinity;
   let bestHash: number | undefined;
   const feasibleExplanations: NodeExplanation[] = [];
   for (const node of feasible) {
-    const scored = scoreNode(node);
+    let final: number;
     if (full) {
+      const detailed = scoreDetails(node);
+      final = detailed.final;
       feasibleExplanations.push({
         nodeId: node.id,
         hostname: node.caps.hostname,
         feasible: true,
         failures: [],
-        scores: scored.details,
-        finalScore: scored.final,
+        scores: detailed.details,
+        finalScore: detailed.final,
       });
-    }
-    if (best === undefined || scored.final > bestScore + TIE_EPSILON) {
+    } else final = finalScore(node);
+    if (best === undefined || final > bestScore + TIE_EPSILON) {
       best = node;
-      bestScore = scored.final;
+      bestScore = final;
       bestHash = undefined;
-    } else if (scored.final >= bestScore - TIE_EPSILON) {
+    } else if (final >= bestScore - TIE_EPSILON) {
       // A tie: the request-seeded hash decides, so the same request on the same snapshot picks the same node.
       bestHash ??= fnv1a(`${seed}\u0000${best.id}`);
       const hash = fnv1a(`${seed}\u0000${node.id}`);
       if (hash < bestHash || (hash === bestHash && node.id < best.id)) {
         best = node;
-        bestScore = scored.final;
+        bestScore = final;
         bestHash = hash;
       }
     }
   }
   const chosen = best as NodeView;
-  const chosenScore = scoreNode(chosen);
+  const chosenScore = scoreDetails(chosen);
   const devices = assignDevices(request.spec, chosen);
   if (devices === undefined) {
     // The devices filter ran the same search; reaching this means a plugin broke the contract.

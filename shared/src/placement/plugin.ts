@@ -1,6 +1,6 @@
 import type { ServiceSpec } from "../blueprint/spec";
-import type { NodeView } from "./node-view";
-import type { PlacementRequest } from "./types";
+import type { NodeView, RequestIdentity } from "./node-view";
+import type { NodeState, PlacementRequest } from "./types";
 
 /**
  * The plugin contract of the placement pipeline (after the Kubernetes scheduler framework and Nomad's
@@ -10,8 +10,11 @@ import type { PlacementRequest } from "./types";
 export interface PlacementContext {
   request: PlacementRequest;
   spec: ServiceSpec;
-  /** Every node of the snapshot (also the ones later filtered out): cluster-wide counts need them all. */
-  nodes: readonly NodeView[];
+  who: RequestIdentity;
+  /** Every node of the snapshot, also the ones later filtered out. */
+  nodes: readonly NodeState[];
+  /** Nodes already holding replicas of this service (cluster-wide counts: spread, distinct_property). Memoised. */
+  nodesRunningService: () => readonly NodeView[];
 }
 
 /** One yes/no check on a node, with what it saw when the answer is no. */

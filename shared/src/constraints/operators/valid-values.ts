@@ -1,4 +1,4 @@
-import { equalityTest } from "../compare";
+import { equalityTest, scalarText } from "../compare";
 import { expectShape, type OperatorPlugin } from "./operator";
 
 /** TOSCA `valid_values: [a, b]`: the attribute equals one of them (Kubernetes `In`). */
@@ -9,7 +9,14 @@ export const validValuesOperator: OperatorPlugin = {
   cost: 2,
   whenMissing: false,
   compile: (value, attribute) => {
-    const tests = expectShape(value, "list").values.map((v) => equalityTest(attribute, v));
+    const values = expectShape(value, "list").values;
+    if (attribute.kind === "string") {
+      // Plain text: one set lookup instead of a test per listed value.
+      const canonical = attribute.canonicalValue;
+      const allowed = new Set(values.map((v) => (canonical ? canonical(scalarText(v)) : scalarText(v))));
+      return (v) => typeof v === "string" && allowed.has(v);
+    }
+    const tests = values.map((v) => equalityTest(attribute, v));
     return (v) => tests.some((t) => t(v));
   },
 };

@@ -1,7 +1,7 @@
 import semver from "semver";
 import { looseVersion, scalarText } from "../compare";
 import { ConstraintProblem } from "../problems";
-import { expectShape, type OperatorPlugin } from "./operator";
+import { expectShape, type Matcher, type OperatorPlugin } from "./operator";
 
 /** Nomad writes ranges with commas (`>= 1.2, < 2.0`); npm semver separates AND-ed comparators by spaces. */
 function rangeOf(value: string): semver.Range {
@@ -13,6 +13,23 @@ function rangeOf(value: string): semver.Range {
   }
 }
 
+/**
+ * Range checks cost microseconds, and a fleet has few distinct versions: remember the answer per version
+ * string for this compiled term (bounded, in case every node reports a different build string).
+ */
+function memoBySeen(check: (version: string) => boolean): Matcher {
+  const answers = new Map<string, boolean>();
+  return (v) => {
+    if (typeof v !== "string") return false;
+    let answer = answers.get(v);
+    if (answer === undefined) {
+      answer = check(v);
+      if (answers.size < 4096) answers.set(v, answer);
+    }
+    return answer;
+  };
+}
+
 /** Nomad `version`: lenient, the node's version is coerced (`24.0.7+dfsg1` → 24.0.7, `v2` → 2.0.0). */
 export const versionOperator: OperatorPlugin = {
   name: "version",
@@ -22,11 +39,10 @@ export const versionOperator: OperatorPlugin = {
   whenMissing: false,
   compile: (value) => {
     const range = rangeOf(scalarText(expectShape(value, "scalar").value));
-    return (v) => {
-      if (typeof v !== "string") return false;
+    return memoBySeen((v) => {
       const seen = looseVersion(v);
       return seen !== null && range.test(seen);
-    };
+    });
   },
 };
 

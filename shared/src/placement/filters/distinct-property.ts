@@ -1,7 +1,7 @@
 import { resolveAttribute, type AttributeInfo } from "../../constraints/attributes";
 import { asText } from "../../constraints/compare";
 import { ConstraintProblem, problemsError } from "../../constraints/problems";
-import { isOwnAllocation, isSameService, type NodeView } from "../node-view";
+import type { NodeView } from "../node-view";
 import type { FilterPlugin, Predicate } from "../plugin";
 
 function propertyOf(attribute: AttributeInfo, node: NodeView): string | undefined {
@@ -26,13 +26,10 @@ export const distinctPropertyFilter: FilterPlugin = {
       }
       // Cluster-wide: replicas on every node count, including nodes filtered out for other reasons.
       const used = new Map<string, number>();
-      for (const node of ctx.nodes) {
+      for (const node of ctx.nodesRunningService()) {
+        const n = node.replicasOfService;
         const value = propertyOf(attribute, node);
-        if (value === undefined) continue;
-        let n = 0;
-        for (const a of node.state.allocations)
-          if (isSameService(a, node.who) && !isOwnAllocation(a, node.who)) n++;
-        if (n > 0) used.set(value, (used.get(value) ?? 0) + n);
+        if (value !== undefined) used.set(value, (used.get(value) ?? 0) + n);
       }
       return {
         text: `at most ${rule.limit} replica${rule.limit === 1 ? "" : "s"} per ${rule.attribute}`,

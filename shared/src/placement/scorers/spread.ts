@@ -18,7 +18,7 @@ interface PreparedSpread {
  */
 function prepareSpread(
   spread: Spread,
-  nodes: readonly NodeView[],
+  running: readonly NodeView[],
   feasible: readonly NodeView[],
   attribute: AttributeInfo,
 ): PreparedSpread {
@@ -28,10 +28,10 @@ function prepareSpread(
   };
   const counts = new Map<string, number>();
   let total = 0;
-  for (const n of nodes) {
+  for (const n of running) {
+    const c = n.replicasOfService;
     const v = valueOf(n);
     if (v === undefined) continue;
-    const c = n.replicasOfService;
     counts.set(v, (counts.get(v) ?? 0) + c);
     total += c;
   }
@@ -83,7 +83,7 @@ export const spreadScorer: ScorerPlugin = {
     if (ctx.spec.spread.length === 0) return undefined;
     const spreads = ctx.spec.spread.map((s, i) => {
       try {
-        return prepareSpread(s, ctx.nodes, feasible, resolveAttribute(s.attribute));
+        return prepareSpread(s, ctx.nodesRunningService(), feasible, resolveAttribute(s.attribute));
       } catch (e) {
         if (!(e instanceof ConstraintProblem)) throw e;
         throw problemsError(`service ${ctx.spec.name}`, [
