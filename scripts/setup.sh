@@ -7,7 +7,8 @@
 # then builds the local test image(s). Idempotent: running services are left alone; it waits until each
 # service answers and prints what it did. No container registry is needed.
 #
-# Environment: IOTFOG_SETUP_SKIP_BROWSER=1 skips Chromium (a fog node running only the agent does not need it).
+# Environment: IOTFOG_SETUP_SKIP_BROWSER=1 skips Chromium (a fog node running only the agent does not need it);
+# IOTFOG_SETUP_SECOND_ENGINE=0 skips the second Docker engine that the test suite uses as a second fog node.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -79,6 +80,32 @@ else
   did+=("started the Docker engine")
 fi
 
+# --- A second Docker engine, for tests ------------------------------------------------------------
+# Two fog nodes on one machine share one image store unless each has its own engine: the tests that copy an
+# image from one node to another without a registry run their second agent against this engine. It gets a
+# bridge of its own (never `--bridge none`: dockerd then deletes the first engine's docker0) and sets no
+# iptables rules, so it never touches the host's networking.
+DOCKER_B_SOCK=/var/run/openiotfog-docker-b.sock
+DOCKER_B_BRIDGE=iotfog-b0
+docker_b_up() { $SUDO docker -H "unix://$DOCKER_B_SOCK" info >/dev/null 2>&1; }
+if [ "${IOTFOG_SETUP_SECOND_ENGINE:-1}" = "1" ]; then
+  if docker_b_up; then
+    say "second Docker engine (tests) already running on $DOCKER_B_SOCK"
+  else
+    if ! ip link show "$DOCKER_B_BRIDGE" >/dev/null 2>&1; then
+      $SUDO ip link add name "$DOCKER_B_BRIDGE" type bridge
+      $SUDO ip addr add 10.213.0.1/24 dev "$DOCKER_B_BRIDGE"
+      $SUDO ip link set "$DOCKER_B_BRIDGE" up
+    fi
+    if ! pgrep -f "dockerd --host unix://$DOCKER_B_SOCK" >/dev/null; then $SUDO rm -f /var/run/openiotfog-docker-b.pid; fi
+    $SUDO sh -c "nohup dockerd --host unix://$DOCKER_B_SOCK --data-root /var/lib/openiotfog-docker-b \\
+      --exec-root /var/run/openiotfog-docker-b --pidfile /var/run/openiotfog-docker-b.pid \\
+      --bridge $DOCKER_B_BRIDGE --iptables=false --ip-masq=false >>'$LOG_DIR/dockerd-b.log' 2>&1 &"
+    wait_until "second Docker engine (tests)" 90 docker_b_up
+    did+=("started a second Docker engine for tests on $DOCKER_B_SOCK")
+  fi
+fi
+
 # --- RabbitMQ + management -------------------------------------------------------------------------
 rabbit_mgmt_up() { curl -fsS -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null; }
 rabbit_amqp_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
@@ -130,6 +157,10 @@ else
     -m "OpenIoTFog test image: busybox-static (sh, sleep, httpd, wget, nc)" - "$TEST_IMAGE" >/dev/null
   rm -rf "$rootfs"
   did+=("built $TEST_IMAGE")
+fi
+if [ "${IOTFOG_SETUP_SECOND_ENGINE:-1}" = "1" ] && ! $SUDO docker -H "unix://$DOCKER_B_SOCK" image inspect "$TEST_IMAGE" >/dev/null 2>&1; then
+  $SUDO docker save "$TEST_IMAGE" | $SUDO docker -H "unix://$DOCKER_B_SOCK" load >/dev/null
+  did+=("loaded $TEST_IMAGE into the second engine")
 fi
 for extra in "$ROOT"/scripts/images/*.sh; do
   [ -e "$extra" ] || continue

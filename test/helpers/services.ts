@@ -223,6 +223,30 @@ export async function requireDocker(image = TEST_IMAGE): Promise<Docker> {
   return d;
 }
 
+/**
+ * The second Docker engine that scripts/setup.sh starts for tests (its own image store, no networking), so a
+ * second agent can be a node that lacks an image the first one has.
+ */
+export const DOCKER_B_SOCKET = process.env.IOTFOG_TEST_DOCKER_B_SOCKET ?? "/var/run/openiotfog-docker-b.sock";
+
+export async function requireSecondDocker(image = TEST_IMAGE): Promise<Docker> {
+  const d = new Docker({ socketPath: DOCKER_B_SOCKET });
+  try {
+    await d.ping();
+  } catch (e) {
+    throw new ServiceMissingError(
+      "second Docker engine (tests)",
+      `${DOCKER_B_SOCKET}: ${(e as Error).message}`,
+    );
+  }
+  try {
+    await d.getImage(image).inspect();
+  } catch {
+    throw new ServiceMissingError(`Docker test image ${image} on the second engine`, "not loaded");
+  }
+  return d;
+}
+
 /** Force-removes every container that carries `label=value` (what a test created). */
 export async function removeContainersByLabel(label: string, value?: string): Promise<number> {
   const d = docker();

@@ -11,6 +11,7 @@ import {
   createTempVhost,
   removeContainersByLabel,
   requireDocker,
+  requireSecondDocker,
   requireMqtt,
   uniqueName,
   waitFor,
@@ -62,6 +63,20 @@ describe("real services", () => {
     await expect(got).resolves.toBe("hello");
     await pub.publishAsync(topic, "", { retain: true, qos: 1 }); // clear the retained message
     await Promise.all([pub.endAsync(), sub.endAsync()]);
+  });
+
+  it("the second Docker engine (a second fog node in tests) has its own image store with the test image", async () => {
+    const a = await requireDocker();
+    const b = await requireSecondDocker();
+    const tag = `openiotfog/only-on-a:${uniqueName("t")}`;
+    const [repo, version] = tag.split(":") as [string, string];
+    await a.getImage(TEST_IMAGE).tag({ repo, tag: version });
+    try {
+      await expect(b.getImage(tag).inspect()).rejects.toThrow();
+      expect((await b.getImage(TEST_IMAGE).inspect()).Id).toBe((await a.getImage(TEST_IMAGE).inspect()).Id);
+    } finally {
+      await a.getImage(tag).remove();
+    }
   });
 
   it("Docker: the local test image runs sh, sleep and httpd", async () => {
