@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { IOTFOG_VERSION, errorMessage, isIotFogError } from "@openiotfog/shared";
 import { runAgent, runDriver, runUp } from "./run";
+import { registerOperatorCommands } from "./commands";
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. */
 export const EXIT_OK = 0;
@@ -39,8 +40,16 @@ export function buildProgram(): Command {
         .argParser(parsePort)
         .default(1885),
     )
-    .action((opts: { config?: string; mqttUrl?: string; embeddedPort: number }) => runUp(opts));
+    .option(
+      "--deploy <blueprint>",
+      "deploy this blueprint once the local agent has joined (repeatable; adds to the config's `deploy` list)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .action((opts: { config?: string; mqttUrl?: string; embeddedPort: number; deploy?: string[] }) =>
+      runUp(opts),
+    );
 
+  registerOperatorCommands(program);
   return program;
 }
 

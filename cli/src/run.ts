@@ -1,5 +1,7 @@
+import { existsSync } from "node:fs";
 import { z } from "zod";
 import {
+  IotFogError,
   createLogger,
   Lifecycle,
   loadConfig,
@@ -8,8 +10,9 @@ import {
   type Component,
 } from "@openiotfog/shared";
 import { agentConfigSchema, buildAgent, resolveAgentConfig } from "@openiotfog/edge-agent";
-import { buildDriver, driverConfigSchema } from "@openiotfog/vim-driver";
+import { buildDriver, driverConfigSchema, resolveApiToken } from "@openiotfog/vim-driver";
 import { EmbeddedBroker } from "./broker";
+import { UpDeployer } from "./commands/up-deploy";
 
 export async function runAgent(configFile: string): Promise<void> {
   const config = resolveAgentConfig(loadConfig(agentConfigSchema, configFile));
@@ -41,6 +44,8 @@ export const upConfigSchema = z
       .default({}),
     agent: z.record(z.unknown()).default({}),
     driver: z.record(z.unknown()).default({}),
+    /** Blueprint files deployed (through the fleet API) once the local agent has joined. */
+    deploy: z.array(z.string().min(1)).default([]),
     log: z
       .object({
         level: z.enum(["error", "warn", "info", "debug"]).default("info"),
@@ -60,6 +65,8 @@ export interface UpOptions {
   config?: string;
   mqttUrl?: string;
   embeddedPort: number;
+  /** Blueprints to deploy, in addition to the config's `deploy` list. */
+  deploy?: string[];
 }
 
 export async function runUp(opts: UpOptions): Promise<void> {
@@ -80,7 +87,19 @@ export async function runUp(opts: UpOptions): Promise<void> {
     brokerUrl = mqttUrl;
   }
   const source = opts.config ?? "configuration";
-  const driverConfig = loadSection(driverConfigSchema, up.driver, brokerUrl, `${source} (section driver)`);
+  // The single-machine stack is for people: the fleet API and GUI are on unless the config says otherwise.
+  const driverSection = { ...up.driver, api: { enabled: true, ...(up.driver.api as object | undefined) } };
+  const driverConfig = loadSection(
+    driverConfigSchema,
+    driverSection,
+    brokerUrl,
+    `${source} (section driver)`,
+  );
+  const blueprints = [...up.deploy, ...(opts.deploy ?? [])];
+  for (const file of blueprints) {
+    if (!existsSync(file))
+      throw new IotFogError("CONFIG_NOT_FOUND", `blueprint to deploy not found: ${file}`);
+  }
   const agentConfig = resolveAgentConfig(
     loadSection(agentConfigSchema, up.agent, brokerUrl, `${source} (section agent)`),
   );
@@ -95,6 +114,18 @@ export async function runUp(opts: UpOptions): Promise<void> {
       ),
     ),
   );
+  if (blueprints.length > 0 && driverConfig.api.enabled) {
+    const api = driverConfig.api;
+    components.push(
+      new UpDeployer({
+        blueprints,
+        apiUrl: `http://${api.host === "0.0.0.0" ? "127.0.0.1" : api.host}:${api.port}`,
+        token: resolveApiToken(api, logger),
+        tokenFile: api.tokenFile,
+        logger,
+      }),
+    );
+  }
   await serveUntilSignal(new Lifecycle(components, logger), logger);
 }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { apiConfigSchema } from "./api/config";
 import { vnfmConfigSchema } from "./vnfm/config";
 
 const positiveMs = z.number().int().positive("must be > 0 (milliseconds)");
@@ -118,6 +119,8 @@ export const driverConfigSchema = z
       .default({}),
     /** The fog VNF manager (vim-driver/src/vnfm), run by this process when enabled. */
     vnfm: vnfmConfigSchema.default({}),
+    /** The fleet REST API and web GUI (vim-driver/src/api, docs/operator.md). */
+    api: apiConfigSchema,
     log: z
       .object({
         level: z.enum(["error", "warn", "info", "debug"]).default("info"),

@@ -1,5 +1,6 @@
 import { KeepAlive, Lifecycle, type Component, type Logger } from "@openiotfog/shared";
 import type { DriverConfig } from "./config";
+import { buildOperatorSurfaces } from "./api/surfaces";
 import { AgentPool } from "./fleet/agents";
 import { LiveFleet } from "./openbaton/fleet/live-fleet";
 import { PluginServer } from "./openbaton/plugin-server";
@@ -27,6 +28,8 @@ export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
     logger: logger.child({ part: "agents" }),
   });
   components.push(fleet, agents);
+  // Fleet REST API, web GUI and the Open-Baton-independent deploy path (docs/operator.md).
+  if (config.api.enabled) components.push(...buildOperatorSurfaces(config, agents, logger).components);
   const service = new VimService(config, fleet, agents, logger.child({ part: "vim" }));
   if (config.openbaton.enabled) {
     const ob = config.openbaton;

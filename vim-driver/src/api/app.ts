@@ -151,14 +151,17 @@ export function createApiApp(opts: ApiAppOptions): express.Express {
     streams.add(stream);
     stream.onClose(() => streams.delete(stream));
     const seen = new LogCursor();
-    for (const l of seen.fresh(first)) stream.send(l, { event: "log" });
+    // Following needs timestamps to tell new lines from old ones; strip them unless the caller asked.
+    const out = (l: LogLine): LogLine =>
+      q.timestamps === true ? l : { ...l, line: l.line.replace(/^\S+\s/, "") };
+    for (const l of seen.fresh(first)) stream.send(out(l), { event: "log" });
     const poll = async (): Promise<void> => {
       while (!stream.isClosed) {
         await new Promise((r) => setTimeout(r, opts.logPollMs ?? 1000));
         if (stream.isClosed) break;
         try {
           const lines = await service.logs(id, { ...select, tail: 200, timestamps: true });
-          for (const l of seen.fresh(lines)) stream.send(l, { event: "log" });
+          for (const l of seen.fresh(lines)) stream.send(out(l), { event: "log" });
         } catch (e) {
           stream.send({ message: errorMessage(e) }, { event: "problem" });
           if (e instanceof IotFogError && e.code === "NOT_FOUND") stream.close();

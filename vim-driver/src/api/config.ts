@@ -3,7 +3,8 @@ import { z } from "zod";
 /** The `api` section of the driver configuration: where the fleet REST API and the GUI listen. */
 export const apiConfigSchema = z
   .object({
-    enabled: z.boolean().default(true),
+    /** Off unless asked for (`iotfog up` turns it on), so tests and Open-Baton-only drivers open no port. */
+    enabled: z.boolean().default(false),
     /** 127.0.0.1 by default: expose it on the factory LAN deliberately (0.0.0.0) behind the token. */
     host: z.string().min(1).default("127.0.0.1"),
     port: z.number().int().min(0).max(65535).default(7080),

@@ -4,3 +4,4 @@ export * from "./errors";
 export * from "./schemas";
 export * from "./server";
 export * from "./service";
+export * from "./surfaces";

@@ -1,0 +1,165 @@
+import type { Command } from "commander";
+import type { DeploymentRecord, FleetEvent, FleetEventType, LogLine } from "@openiotfog/vim-driver";
+import { abortOnSignal } from "./api-client";
+import { client, intOption, print, printJson, withApiOptions, type CommonOptions } from "./common";
+import { table } from "./format";
+
+export function psTable(deployments: DeploymentRecord[]): string {
+  const rows: string[][] = [];
+  for (const d of deployments) {
+    if (d.replicas.length === 0) rows.push([d.id, "-", "-", "-", d.status, "-", "-"]);
+    for (const r of d.replicas) {
+      rows.push([
+        d.id,
+        `${r.service}#${r.replica}`,
+        r.nodeId,
+        r.state,
+        d.status,
+        r.containerName ?? "-",
+        r.image,
+      ]);
+    }
+  }
+  return table(["deployment", "replica", "node", "state", "status", "container", "image"], rows);
+}
+
+function logPrefix(l: LogLine, many: boolean): string {
+  return many ? `${l.service}#${l.replica}@${l.nodeId} | ` : "";
+}
+
+function eventLine(e: FleetEvent): string {
+  return `${e.time}  ${e.type.padEnd(19)} ${e.message}`;
+}
+
+export function registerWorkloadCommands(program: Command): void {
+  withApiOptions(program.command("ps").description("list deployments and where each replica runs")).action(
+    async (opts: CommonOptions) => {
+      const { deployments } = await client(opts).json<{ deployments: DeploymentRecord[] }>(
+        "GET",
+        "/deployments",
+      );
+      if (opts.output === "json") printJson(deployments);
+      else if (deployments.length === 0)
+        print("no deployments: deploy one with `iotfog deploy examples/hello.yaml`");
+      else print(psTable(deployments));
+    },
+  );
+
+  withApiOptions(
+    program
+      .command("rm")
+      .description("remove deployments (every replica on every node)")
+      .argument("<ids...>", "deployment ids (see iotfog ps)"),
+  ).action(async (ids: string[], opts: CommonOptions) => {
+    const api = client(opts);
+    const removed: DeploymentRecord[] = [];
+    for (const id of ids) {
+      removed.push(await api.json<DeploymentRecord>("DELETE", `/deployments/${encodeURIComponent(id)}`));
+      if (opts.output !== "json") print(`removed ${id}`);
+    }
+    if (opts.output === "json") printJson(removed);
+  });
+
+  withApiOptions(
+    program
+      .command("logs")
+      .description("container logs of a deployment's replicas")
+      .argument("<id>", "deployment id")
+      .option("-f, --follow", "keep printing new lines until Ctrl-C")
+      .option("--service <name>", "only this service")
+      .option("--replica <n>", "only this replica", intOption("--replica"))
+      .option("--tail <n>", "lines per replica to start with", intOption("--tail", 1), 100)
+      .option("-t, --timestamps", "show timestamps"),
+  ).action(
+    async (
+      id: string,
+      opts: CommonOptions & {
+        follow?: boolean;
+        service?: string;
+        replica?: number;
+        tail: number;
+        timestamps?: boolean;
+      },
+    ) => {
+      const q = new URLSearchParams({ tail: String(opts.tail) });
+      if (opts.service !== undefined) q.set("service", opts.service);
+      if (opts.replica !== undefined) q.set("replica", String(opts.replica));
+      if (opts.timestamps === true) q.set("timestamps", "true");
+      const api = client(opts);
+      const path = `/deployments/${encodeURIComponent(id)}/logs`;
+      const { lines } = await api.json<{ lines: LogLine[] }>("GET", `${path}?${q.toString()}`);
+      const many = new Set(lines.map((l) => `${l.service}#${l.replica}`)).size > 1;
+      const show = (l: LogLine): void => {
+        if (opts.output === "json") process.stdout.write(`${JSON.stringify(l)}\n`);
+        else process.stdout.write(`${logPrefix(l, many)}${l.line}\n`);
+      };
+      if (opts.follow !== true) {
+        if (opts.output === "json") printJson(lines);
+        else for (const l of lines) show(l);
+        return;
+      }
+      // Follow: the stream starts with the last lines itself, so the snapshot above only decides the prefix.
+      const controller = new AbortController();
+      const release = abortOnSignal(controller);
+      q.set("follow", "true");
+      q.set("tail", String(opts.tail));
+      try {
+        for await (const m of api.sse(`${path}?${q.toString()}`, controller.signal)) {
+          if (m.event === "log") show(JSON.parse(m.data) as LogLine);
+          else if (m.event === "problem")
+            process.stderr.write(`iotfog: ${(JSON.parse(m.data) as { message: string }).message}\n`);
+        }
+      } finally {
+        release();
+      }
+    },
+  );
+
+  withApiOptions(
+    program
+      .command("events")
+      .description("recent fleet events (nodes online/offline, devices, deployments); -f to follow live")
+      .option("-f, --follow", "keep printing events as they happen until Ctrl-C")
+      .option("--since <id>", "only events after this id", intOption("--since"))
+      .option("--limit <n>", "how many recent events", intOption("--limit", 1), 50)
+      .option("--type <types>", "comma-separated types, e.g. node.offline,device.attached")
+      .option("--node <id>", "only events of this node"),
+  ).action(
+    async (
+      opts: CommonOptions & { follow?: boolean; since?: number; limit: number; type?: string; node?: string },
+    ) => {
+      const q = new URLSearchParams({ limit: String(opts.limit) });
+      if (opts.since !== undefined) q.set("since", String(opts.since));
+      if (opts.type !== undefined) q.set("type", opts.type);
+      if (opts.node !== undefined) q.set("node", opts.node);
+      const api = client(opts);
+      const { events } = await api.json<{ events: FleetEvent[] }>("GET", `/events?${q.toString()}`);
+      const types = opts.type?.split(",").filter((t) => t !== "") as FleetEventType[] | undefined;
+      const wanted = (e: FleetEvent): boolean =>
+        (types === undefined || types.includes(e.type)) &&
+        (opts.node === undefined || e.nodeId === opts.node);
+      const show = (e: FleetEvent): void => {
+        if (opts.output === "json") process.stdout.write(`${JSON.stringify(e)}\n`);
+        else process.stdout.write(`${eventLine(e)}\n`);
+      };
+      if (opts.follow !== true) {
+        if (opts.output === "json") printJson(events);
+        else for (const e of events) show(e);
+        return;
+      }
+      for (const e of events) show(e);
+      const last = events.at(-1)?.id ?? opts.since;
+      const controller = new AbortController();
+      const release = abortOnSignal(controller);
+      try {
+        const since = last === undefined ? "" : `?since=${last}`;
+        for await (const m of api.sse(`/events/stream${since}`, controller.signal)) {
+          const e = JSON.parse(m.data) as FleetEvent;
+          if (wanted(e)) show(e);
+        }
+      } finally {
+        release();
+      }
+    },
+  );
+}
