@@ -240,7 +240,7 @@ function toServiceInput(
 }
 
 /** Maps a ServiceSpec field path back to where it was written in the blueprint (for the line number). */
-function blueprintPathOf(base: Path, specPath: Path): Path {
+function blueprintPathOf(base: Path, specPath: Path): { path: Path; exact: boolean } {
   const [head, ...rest] = specPath;
   const map: Record<string, Path> = {
     image: ["properties", "image"],
@@ -256,9 +256,10 @@ function blueprintPathOf(base: Path, specPath: Path): Path {
     name: [],
   };
   const mapped = typeof head === "string" ? map[head] : undefined;
-  return mapped === undefined
-    ? base
-    : [...base, ...mapped, ...(head === "devices" || head === "dependsOn" ? [] : rest)];
+  // Devices and dependencies are both written as requirements, in one list: indexes do not carry over.
+  if (mapped === undefined || head === "devices" || head === "dependsOn")
+    return { path: [...base, ...(mapped ?? [])], exact: false };
+  return { path: [...base, ...mapped, ...rest], exact: true };
 }
 
 /** 1-based line of the deepest node on `path` that exists in the document. */
@@ -283,11 +284,11 @@ function located(source: string, doc: Document, lines: LineCounter, problems: In
 /** Parses a blueprint. Throws IotFogError VALIDATION_FAILED whose message names file, line and field of every problem. */
 export function parseBlueprint(text: string, source = "blueprint"): Blueprint {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const messages = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
-      return `${source}:${pos ? `${pos.line}:${pos.col}` : "?"}: ${e.message.split("\n")[0] ?? e.message}`;
+      return `${source}:${pos ? `${pos.line}:${pos.col}` : "?"}: ${(e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, "")}`;
     });
     throw new IotFogError("VALIDATION_FAILED", `YAML syntax: ${messages.join("; ")}`, {
       problems: messages,
@@ -326,8 +327,12 @@ export function parseBlueprint(text: string, source = "blueprint"): Blueprint {
     const parsed = serviceSpecSchema.safeParse(input);
     if (parsed.success) services.push(parsed.data);
     else
-      for (const i of parsed.error.issues)
-        problems.push({ path: blueprintPathOf(base, i.path), message: `${fieldPath(i.path)}: ${i.message}` });
+      for (const i of parsed.error.issues) {
+        if (i.path[0] === "name") continue; // reported above, with the template's own line
+        const { path, exact } = blueprintPathOf(base, i.path);
+        // When the blueprint path is only approximate, say which ServiceSpec field is meant.
+        problems.push({ path, message: exact ? i.message : `${fieldPath(i.path)}: ${i.message}` });
+      }
   }
   if (problems.length > 0) throw located(source, doc, lines, problems);
   const blueprint: Blueprint = {

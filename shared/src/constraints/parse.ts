@@ -291,6 +291,8 @@ function termsFromObject(o: Record<string, unknown>): ConstraintTerm[] {
   // TOSCA shorthand: `attribute: value` means equal.
   if (isScalar(clauses)) return [{ attribute, operator: "equal", value: clauses }];
   const list = Array.isArray(clauses) ? clauses : [clauses];
+  if (list.length === 0)
+    throw new ConstraintProblem(`${attribute} has no clauses; write e.g. {equal: value}`);
   const terms: ConstraintTerm[] = [];
   for (const clause of list) {
     if (!isRecord(clause) || Object.keys(clause).length === 0) {
