@@ -9,11 +9,6 @@ export interface RequestIdentity {
   replica: number;
 }
 
-/** Key of a service within the fleet (the same service name may run in several deployments). */
-export function serviceKey(deploymentId: string | undefined, service: string): string {
-  return `${deploymentId ?? ""}\u0000${service}`;
-}
-
 export function isSameService(a: Allocation, who: RequestIdentity): boolean {
   return a.service === who.service && a.deploymentId === who.deploymentId;
 }
@@ -26,107 +21,10 @@ function holderName(a: Allocation): string {
   return a.deploymentId === undefined ? a.service : `${a.service} (${a.deploymentId})`;
 }
 
-interface Lease {
-  allocation: Allocation;
-  exclusive: boolean;
-}
-
-const NO_ALLOCATIONS = new Map<string, Allocation[]>();
-
 /**
- * Figures derived from one NodeState that do not depend on the request: committed and reserved resources,
- * allocations per service, device leases. Cached per NodeState object across decisions (a fleet of 10,000
- * nodes would otherwise redo this for every decision); the cache entry is dropped when the state's
- * capabilities, allocation list or its length change, so replacing or appending keeps it correct.
- */
-class NodeFacts {
-  readonly caps: NodeCapabilities;
-  readonly allocations: readonly Allocation[];
-  readonly allocationCount: number;
-  readonly cpuCommitted: number = 0;
-  readonly memCommitted: number = 0;
-  readonly memReserved: number = 0;
-  readonly diskReserved: number = 0;
-  readonly byService: Map<string, Allocation[]>;
-  private leaseIndex: Map<string, Lease[]> | undefined;
-  private softwareIndex: Map<string, string> | undefined;
-  private classList: string[] | undefined;
-  private softwareList: string[] | undefined;
-
-  constructor(state: NodeState) {
-    this.caps = state.capabilities;
-    this.allocations = state.allocations;
-    this.allocationCount = state.allocations.length;
-    this.byService = state.allocations.length === 0 ? NO_ALLOCATIONS : new Map<string, Allocation[]>();
-    for (const a of state.allocations) {
-      const mem = a.resources.memoryBytes ?? 0;
-      this.cpuCommitted += a.resources.cpus ?? 0;
-      this.memCommitted += mem;
-      if (a.state === "reserved") {
-        this.memReserved += mem;
-        this.diskReserved += a.resources.diskBytes ?? 0;
-      }
-      const key = serviceKey(a.deploymentId, a.service);
-      const list = this.byService.get(key);
-      if (list === undefined) this.byService.set(key, [a]);
-      else list.push(a);
-    }
-  }
-
-  isCurrentFor(state: NodeState): boolean {
-    return (
-      state.capabilities === this.caps &&
-      state.allocations === this.allocations &&
-      state.allocations.length === this.allocationCount
-    );
-  }
-
-  leases(deviceId: string): Lease[] | undefined {
-    if (this.leaseIndex === undefined) {
-      this.leaseIndex = new Map();
-      for (const allocation of this.allocations) {
-        for (const d of allocation.devices) {
-          const list = this.leaseIndex.get(d.id);
-          const lease = { allocation, exclusive: d.exclusive };
-          if (list === undefined) this.leaseIndex.set(d.id, [lease]);
-          else list.push(lease);
-        }
-      }
-    }
-    return this.leaseIndex.get(deviceId);
-  }
-
-  softwareVersion(name: string): string | undefined {
-    const software = this.caps.software;
-    if (software.length <= 4) {
-      for (const s of software) if (s.name === name) return s.version;
-      return undefined;
-    }
-    this.softwareIndex ??= new Map(software.map((s) => [s.name, s.version]));
-    return this.softwareIndex.get(name);
-  }
-
-  get softwareNames(): string[] {
-    return (this.softwareList ??= this.caps.software.map((s) => s.name));
-  }
-
-  get deviceClasses(): string[] {
-    return (this.classList ??= [...new Set(this.caps.devices.map((d) => d.class))]);
-  }
-}
-
-const factsCache = new WeakMap<NodeState, NodeFacts>();
-
-function factsOf(state: NodeState): NodeFacts {
-  const cached = factsCache.get(state);
-  if (cached !== undefined && cached.isCurrentFor(state)) return cached;
-  const facts = new NodeFacts(state);
-  factsCache.set(state, facts);
-  return facts;
-}
-
-/**
- * A node as one placement decision sees it: the cached facts adjusted for the requesting replica.
+ * A node as one placement decision sees it. Derived figures come from one scan of the node's allocations, done
+ * on first use (most nodes are rejected by label checks first) and kept in plain number fields: on a fleet of
+ * 10,000 nodes, every object or map built per node and decision shows in the figures.
  *
  * Resource accounting (why two terms for memory): `reserved` replicas have not started, so the measured free
  * memory does not reflect them yet; `placed` ones are running and already inside the measurement, but their
@@ -138,18 +36,18 @@ export class NodeView implements AttributeSource {
   state!: NodeState;
   caps!: NodeCapabilities;
   id!: string;
-  private factsRef: NodeFacts | undefined;
-  private serviceResolved = false;
-  /** Replicas of the requesting service on this node, and which of them is the request's own. */
-  private sameService: readonly Allocation[] | undefined;
-  private ownRef: Allocation | undefined;
+  private scanned = false;
+  private cpuCommitted = 0;
+  private memCommitted = 0;
+  private memReserved = 0;
+  private diskReserved = 0;
+  private sameServiceCount = 0;
+  private own: Allocation | undefined;
   private freeClasses: string[] | undefined;
 
-  /** `key` is serviceKey(who.deploymentId, who.service), computed once per decision rather than per node. */
   constructor(
     state: NodeState,
     readonly who: RequestIdentity,
-    private readonly key: string = serviceKey(who.deploymentId, who.service),
   ) {
     this.reset(state);
   }
@@ -162,72 +60,71 @@ export class NodeView implements AttributeSource {
     this.state = state;
     this.caps = state.capabilities;
     this.id = state.capabilities.nodeId;
-    this.factsRef = undefined;
-    this.serviceResolved = false;
-    this.sameService = undefined;
-    this.ownRef = undefined;
+    this.scanned = false;
     this.freeClasses = undefined;
     return this;
   }
 
-  /** A view of the current node that survives the next reset (keeps what was already looked up). */
+  /** A view of the current node that survives the next reset. */
   detach(): NodeView {
-    const view = new NodeView(this.state, this.who, this.key);
-    view.factsRef = this.factsRef;
-    return view;
+    return new NodeView(this.state, this.who);
   }
 
-  private get facts(): NodeFacts {
-    return (this.factsRef ??= factsOf(this.state));
-  }
-
-  private resolveService(): void {
-    if (this.serviceResolved) return;
-    this.serviceResolved = true;
-    const facts = this.facts;
-    if (facts.byService === NO_ALLOCATIONS) return;
-    this.sameService = facts.byService.get(this.key);
-    this.ownRef = this.sameService?.find((a) => (a.replica ?? 0) === this.who.replica);
-  }
-
-  private get own(): Allocation | undefined {
-    this.resolveService();
-    return this.ownRef;
-  }
-
-  /** True when this node runs (or has reserved) replicas of the requesting service other than the request's own. */
-  get runsService(): boolean {
-    return this.replicasOfService > 0;
+  private scan(): void {
+    if (this.scanned) return;
+    this.scanned = true;
+    let cpu = 0;
+    let mem = 0;
+    let memReserved = 0;
+    let diskReserved = 0;
+    let same = 0;
+    let own: Allocation | undefined;
+    const { service, deploymentId, replica } = this.who;
+    for (const a of this.state.allocations) {
+      if (a.service === service && a.deploymentId === deploymentId) {
+        if ((a.replica ?? 0) === replica) {
+          own = a;
+          continue;
+        }
+        same++;
+      }
+      const m = a.resources.memoryBytes ?? 0;
+      cpu += a.resources.cpus ?? 0;
+      mem += m;
+      if (a.state === "reserved") {
+        memReserved += m;
+        diskReserved += a.resources.diskBytes ?? 0;
+      }
+    }
+    this.cpuCommitted = cpu;
+    this.memCommitted = mem;
+    this.memReserved = memReserved;
+    this.diskReserved = diskReserved;
+    this.sameServiceCount = same;
+    this.own = own;
   }
 
   get freeCpus(): number {
-    const ownCpus = this.own?.resources.cpus ?? 0;
-    return Math.max(0, this.caps.resources.cpu.cores - (this.facts.cpuCommitted - ownCpus));
+    this.scan();
+    return Math.max(0, this.caps.resources.cpu.cores - this.cpuCommitted);
   }
 
   get freeMemoryBytes(): number {
+    this.scan();
     const m = this.caps.resources.memory;
-    const ownMem = this.own?.resources.memoryBytes ?? 0;
-    const ownReserved = this.own?.state === "reserved" ? ownMem : 0;
-    return Math.max(
-      0,
-      Math.min(
-        m.freeBytes - (this.facts.memReserved - ownReserved),
-        m.totalBytes - (this.facts.memCommitted - ownMem),
-      ),
-    );
+    return Math.max(0, Math.min(m.freeBytes - this.memReserved, m.totalBytes - this.memCommitted));
   }
 
   get freeDiskBytes(): number {
-    const ownDisk = this.own?.state === "reserved" ? (this.own.resources.diskBytes ?? 0) : 0;
-    return Math.max(0, this.caps.resources.disk.freeBytes - (this.facts.diskReserved - ownDisk));
+    this.scan();
+    return Math.max(0, this.caps.resources.disk.freeBytes - this.diskReserved);
   }
 
   /** Replicas of the requesting service already on this node (placed or reserved), excluding the request's own. */
   get replicasOfService(): number {
-    this.resolveService();
-    if (this.sameService === undefined) return 0;
-    return this.sameService.length - (this.own === undefined ? 0 : 1);
+    if (this.state.allocations.length === 0) return 0;
+    this.scan();
+    return this.sameServiceCount;
   }
 
   /**
@@ -236,23 +133,31 @@ export class NodeView implements AttributeSource {
    * outside our leases) blocks both, unless it names the requesting service itself or a shared lease explains it.
    */
   deviceBlocker(device: Device, exclusive: boolean): string | undefined {
-    const own = this.own;
-    const leases = this.facts.leases(device.id)?.filter((l) => l.allocation !== own);
-    if (leases !== undefined && leases.length > 0) {
-      const holders = leases.filter((l) => l.exclusive).map((l) => holderName(l.allocation));
-      if (holders.length > 0) return `in use by ${holders.join(", ")}`;
-      if (exclusive) return `shared by ${leases.map((l) => holderName(l.allocation)).join(", ")}`;
+    this.scan();
+    const exclusiveHolders: string[] = [];
+    const sharers: string[] = [];
+    for (const a of this.state.allocations) {
+      if (a === this.own) continue;
+      for (const d of a.devices) {
+        if (d.id === device.id) (d.exclusive ? exclusiveHolders : sharers).push(holderName(a));
+      }
     }
+    if (exclusiveHolders.length > 0) return `in use by ${exclusiveHolders.join(", ")}`;
+    if (exclusive && sharers.length > 0) return `shared by ${sharers.join(", ")}`;
     const user = device.inUseBy;
-    if (user !== undefined && user !== "" && user !== this.who.service) {
-      const explainedByShare = !exclusive && leases !== undefined && leases.length > 0;
-      if (!explainedByShare) return `in use by ${user}`;
+    if (
+      user !== undefined &&
+      user !== "" &&
+      user !== this.who.service &&
+      (exclusive || sharers.length === 0)
+    ) {
+      return `in use by ${user}`;
     }
     return undefined;
   }
 
   get deviceClasses(): readonly string[] {
-    return this.facts.deviceClasses;
+    return [...new Set(this.caps.devices.map((d) => d.class))];
   }
 
   get freeDeviceClasses(): readonly string[] {
@@ -265,22 +170,22 @@ export class NodeView implements AttributeSource {
   }
 
   get softwareNames(): readonly string[] {
-    return this.facts.softwareNames;
+    return this.caps.software.map((s) => s.name);
   }
 
   softwareVersion(name: string): string | undefined {
-    return this.facts.softwareVersion(name);
+    for (const s of this.caps.software) if (s.name === name) return s.version;
+    return undefined;
   }
 }
 
 /** Views of the nodes that already hold replicas of the requesting service (for spread and distinct_property). */
 export function nodesRunningService(states: readonly NodeState[], who: RequestIdentity): NodeView[] {
-  const key = serviceKey(who.deploymentId, who.service);
   const out: NodeView[] = [];
+  const cursor = new NodeView(states[0] as NodeState, who);
   for (const state of states) {
     if (state.allocations.length === 0) continue;
-    const view = new NodeView(state, who, key);
-    if (view.replicasOfService > 0) out.push(view);
+    if (cursor.reset(state).replicasOfService > 0) out.push(cursor.detach());
   }
   return out;
 }

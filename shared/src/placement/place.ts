@@ -2,7 +2,7 @@ import type { ServiceSpec } from "../blueprint/spec";
 import { IotFogError } from "../errors";
 import { failureSentence } from "./explain";
 import { filterPlugins } from "./filters";
-import { NodeView, nodesRunningService, serviceKey, type RequestIdentity } from "./node-view";
+import { NodeView, nodesRunningService, type RequestIdentity } from "./node-view";
 import { clampScore, type PlacementContext, type Predicate, type PreparedScorer } from "./plugin";
 import { scorerPlugins } from "./scorers";
 import type {
@@ -102,8 +102,8 @@ export function place(
 ): PlacementDecision {
   const full = options.explain === "full";
   const who = identityOf(request);
-  const key = serviceKey(who.deploymentId, who.service);
   const nodes = snapshot.nodes;
+  // Filters that need cluster-wide counts before the pass compute them; scorers get what the pass collected.
   let running: NodeView[] | undefined;
   const ctx: PlacementContext = {
     request,
@@ -119,12 +119,18 @@ export function place(
   const feasible: NodeView[] = [];
   const rejected: NodeState[] = [];
   const firstFailureCounts = new Array<number>(staged.length).fill(0);
-  const cursor = new NodeView(nodes[0] ?? PLACEHOLDER_NODE, who, key);
+  const cursor = new NodeView(nodes[0] ?? PLACEHOLDER_NODE, who);
+  const tests = staged.map((s) => s.predicate.test);
+  const collectRunning = running === undefined;
+  const collected: NodeView[] = [];
   for (const state of nodes) {
     cursor.reset(state);
+    // While the node is in cache anyway: does it run this service? (spread and anti-affinity want to know)
+    if (collectRunning && state.allocations.length > 0 && cursor.replicasOfService > 0)
+      collected.push(cursor.detach());
     let failedAt = -1;
-    for (let i = 0; i < staged.length; i++) {
-      if (!(staged[i] as StagedPredicate).predicate.test(cursor)) {
+    for (let i = 0; i < tests.length; i++) {
+      if (!(tests[i] as Predicate["test"])(cursor)) {
         failedAt = i;
         break;
       }
@@ -135,6 +141,8 @@ export function place(
       firstFailureCounts[failedAt] = (firstFailureCounts[failedAt] ?? 0) + 1;
     }
   }
+
+  running ??= collected;
 
   const explainRejected = full || feasible.length === 0;
   const rejectedExplanations: NodeExplanation[] = explainRejected
