@@ -74,8 +74,14 @@ export class ContainerEventWatcher implements Component {
   ) {}
 
   async start(): Promise<void> {
-    // The first subscription is awaited so that events right after start-up are not missed.
-    const first = await this.open();
+    // The first subscription is awaited so that events right after start-up are not missed; an engine that is
+    // not up yet is retried in the background (the agent runs offline-first, with or without it).
+    let first: Readable | undefined;
+    try {
+      first = await this.open();
+    } catch (e) {
+      this.logger.warn("container engine events not available yet; retrying", { error: errorMessage(e) });
+    }
     this.loop = this.run(first);
   }
 
@@ -87,7 +93,7 @@ export class ContainerEventWatcher implements Component {
     return stream;
   }
 
-  private async run(first: Readable): Promise<void> {
+  private async run(first: Readable | undefined): Promise<void> {
     const backoff = new Backoff({ initialMs: 500, maxMs: 15000 });
     let stream: Readable | undefined = first;
     while (!this.abort.signal.aborted) {
@@ -119,6 +125,8 @@ export class ContainerEventWatcher implements Component {
         if (event !== undefined) this.bus.emit(event);
       });
       lines.once("close", () => resolve());
+      // A destroyed stream (stop, engine gone) emits close but not end, which readline waits for.
+      stream.once("close", () => lines.close());
       stream.once("error", () => lines.close());
     });
   }
