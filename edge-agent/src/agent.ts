@@ -1,8 +1,102 @@
-import { KeepAlive, Lifecycle, type Logger } from "@openiotfog/shared";
+import { mkdir } from "node:fs/promises";
+import { KeepAlive, Lifecycle, type Component, type Logger } from "@openiotfog/shared";
 import type { AgentConfig } from "./config";
+import { DeploymentManager } from "./deployments";
+import { CapabilityService } from "./discovery/service";
+import { commandHandlers } from "./endpoint/handlers";
+import { CommandEndpoint } from "./endpoint/server";
+import { ImageTransfers } from "./images";
+import { MqttPresence } from "./presence/presence";
+import { defaultRuntimes, type RuntimeRegistry } from "./runtime/registry";
+import type { ContainerRuntime } from "./runtime/runtime";
+import { StateStore } from "./state/store";
 
-/** Composition root of the edge agent: wires its components in start order. */
+/** The agent's parts, for the composition root and for tests and tools that need to reach one. */
+export interface Agent {
+  lifecycle: Lifecycle;
+  runtime: ContainerRuntime;
+  capabilities: CapabilityService;
+  deployments: DeploymentManager;
+  images: ImageTransfers;
+  endpoint: CommandEndpoint;
+  presence: MqttPresence;
+}
+
+function dataDirComponent(dir: string): Component {
+  return {
+    name: "data-dir",
+    start: async () => void (await mkdir(dir, { recursive: true, mode: 0o700 })),
+    stop: async () => undefined,
+  };
+}
+
+/**
+ * Wires the agent. Start order is the offline-first order: local state and containers first (no network
+ * needed), then the command endpoint, then MQTT; stop runs in reverse, so the goodbye is said first.
+ */
+export function createAgent(
+  config: AgentConfig,
+  logger: Logger,
+  runtimes: RuntimeRegistry = defaultRuntimes(),
+): Agent {
+  const startedAt = Date.now();
+  const runtime = runtimes.create(config.runtime.name, config, logger.child({ part: "runtime" }));
+  const capabilities = new CapabilityService(config, runtime, logger.child({ part: "capabilities" }));
+  const store = new StateStore(config.dataDir, config.nodeId, logger.child({ part: "state" }));
+  const deployments = new DeploymentManager(
+    config,
+    runtime,
+    store,
+    capabilities,
+    logger.child({ part: "deployments" }),
+    (type, data) => presence.publishEvent(type, data),
+  );
+  const images = new ImageTransfers(
+    config.dataDir,
+    runtime,
+    Math.min(config.zmq.maxAttachmentBytes, 1024 * 1024),
+    logger.child({ part: "images" }),
+  );
+  const endpoint = new CommandEndpoint(
+    {
+      bind: config.zmq.bind,
+      ...(config.zmq.advertise !== undefined ? { advertise: config.zmq.advertise } : {}),
+      maxEnvelopeBytes: config.zmq.maxEnvelopeBytes,
+      maxAttachmentBytes: config.zmq.maxAttachmentBytes,
+      replyCacheMs: config.zmq.replyCacheMs,
+      clockSkewToleranceMs: config.zmq.clockSkewToleranceMs,
+    },
+    commandHandlers({ nodeId: config.nodeId, startedAt, capabilities, deployments, runtime, images }),
+    logger.child({ part: "endpoint" }),
+  );
+  const presence = new MqttPresence({
+    config,
+    capabilities,
+    endpoint: () => endpoint.advertise,
+    deployments: () => deployments.summary(),
+    logger: logger.child({ part: "presence" }),
+  });
+  capabilities.on("devices", (changes) => {
+    for (const d of changes.added) presence.publishEvent("device.added", { device: d });
+    for (const d of changes.removed) presence.publishEvent("device.removed", { device: d });
+  });
+  const lifecycle = new Lifecycle(
+    [
+      dataDirComponent(config.dataDir),
+      capabilities,
+      images,
+      deployments,
+      endpoint,
+      presence,
+      new KeepAlive(),
+    ],
+    logger,
+  );
+  return { lifecycle, runtime, capabilities, deployments, images, endpoint, presence };
+}
+
+/** Composition root of the edge agent (`iotfog agent`, `iotfog up`). */
 export function buildAgent(config: AgentConfig, logger: Logger): Lifecycle {
   logger.info("agent configured", { nodeId: config.nodeId, dataDir: config.dataDir, mqtt: config.mqtt.url });
-  return new Lifecycle([new KeepAlive()], logger);
+  return createAgent(config, logger).lifecycle;
 }

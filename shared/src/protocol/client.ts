@@ -47,6 +47,20 @@ export interface ImageExport {
 /** Image loads and saves take as long as the disk needs; they get at least this per attempt. */
 const LONG_CALL_MS = 120000;
 
+/**
+ * Per-attempt defaults for commands that wait on the container engine (image pulls, stop grace periods); a
+ * caller's timeoutMs wins. Other commands use the client's timeoutMs.
+ */
+export const COMMAND_TIMEOUTS_MS: Partial<Record<AgentCommandName, number>> = {
+  deploy: 60000,
+  start: 30000,
+  stop: 30000,
+  remove: 30000,
+  "images.pull": 300000,
+  "images.import.commit": LONG_CALL_MS,
+  "images.export.begin": LONG_CALL_MS,
+};
+
 export interface CallReply<C extends AgentCommandName> {
   result: CommandResult<C>;
   attachment?: Buffer;
@@ -109,7 +123,10 @@ export class AgentClient {
       throw new IotFogError("BAD_REQUEST", `${command}: ${problems.join("; ")}`, { problems });
     }
     const id = opts.requestId ?? randomUUID();
-    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    const graceMs =
+      "timeoutSeconds" in parsedParams.data ? Number(parsedParams.data.timeoutSeconds) * 1000 : 0;
+    const timeoutMs =
+      opts.timeoutMs ?? Math.max(this.timeoutMs, (COMMAND_TIMEOUTS_MS[command] ?? 0) + graceMs);
     const attempts = 1 + (opts.retries ?? this.retries);
     let lastProblem = "no reply";
     for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -123,8 +140,8 @@ export class AgentClient {
       };
       const frames = await this.attempt(envelope, opts.attachment, timeoutMs);
       if (this.closed) throw new IotFogError("UNAVAILABLE", `client for ${this.endpoint} is closed`);
-      if (frames === undefined) {
-        lastProblem = `no reply within ${timeoutMs} ms`;
+      if (typeof frames === "string") {
+        lastProblem = frames;
         this.opts.logger?.debug("agent did not answer in time", {
           endpoint: this.endpoint,
           command,
@@ -159,29 +176,32 @@ export class AgentClient {
     );
   }
 
-  /** One send and wait; undefined when no reply came in time. */
+  /** One send and wait: the reply frames, or why there is none. */
   private async attempt(
     envelope: RequestEnvelope,
     attachment: Buffer | undefined,
     timeoutMs: number,
-  ): Promise<Buffer[] | undefined> {
+  ): Promise<Buffer[] | string> {
     let timer: NodeJS.Timeout | undefined;
-    const replied = new Promise<Buffer[] | undefined>((resolve) => {
-      this.pending.set(envelope.id, { resolve });
-      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    let settle: (outcome: Buffer[] | string) => void = () => undefined;
+    const outcome = new Promise<Buffer[] | string>((resolve) => {
+      settle = resolve;
+      this.pending.set(envelope.id, { resolve: (frames) => resolve(frames ?? "client closed") });
+      timer = setTimeout(() => resolve(`no reply within ${timeoutMs} ms`), timeoutMs);
     });
     const frames =
       attachment === undefined ? [encodeRequest(envelope)] : [encodeRequest(envelope), attachment];
-    // zeromq allows one send at a time per socket; a send to an unreachable agent waits up to sendTimeout.
+    // zeromq allows one send at a time per socket; with no connection to the agent a send waits up to
+    // sendTimeout and then fails, which ends the attempt early instead of waiting for a reply that cannot come.
     this.sendChain = this.sendChain.then(async () => {
       try {
         await this.socket.send(frames);
       } catch (e) {
-        this.opts.logger?.debug("send to agent failed", { endpoint: this.endpoint, error: errorMessage(e) });
+        settle(`not connected (${errorMessage(e)})`);
       }
     });
     try {
-      return await replied;
+      return await outcome;
     } finally {
       if (timer) clearTimeout(timer);
       this.pending.delete(envelope.id);

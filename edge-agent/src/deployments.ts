@@ -1,0 +1,368 @@
+import { createHash } from "node:crypto";
+import {
+  IotFogError,
+  errorMessage,
+  type Component,
+  type DeployParams,
+  type DeployResult,
+  type DeploymentInfo,
+  type Logger,
+  type NodeEventType,
+} from "@openiotfog/shared";
+import { admit } from "./admission";
+import type { AgentConfig } from "./config";
+import type { CapabilityService } from "./discovery/service";
+import {
+  DEPLOYMENT_LABEL,
+  REPLICA_LABEL,
+  SERVICE_LABEL,
+  SPEC_HASH_LABEL,
+  type ContainerRuntime,
+  type ContainerSpec,
+  type ContainerStatus,
+  type LogLine,
+} from "./runtime/runtime";
+import type { DeploymentRecord, StateStore } from "./state/store";
+
+export type DeploymentEventSink = (type: NodeEventType, data: Record<string, unknown>) => void;
+
+/** Hash of what a deploy asks for; equal hashes mean "the same deploy again". */
+export function deployFingerprint(params: DeployParams): string {
+  const { spec, replica, devices, networks } = params;
+  return createHash("sha256").update(JSON.stringify({ spec, replica, devices, networks })).digest("hex");
+}
+
+/**
+ * Runs what this node was asked to run and keeps it running: deploy (idempotent by deployment id), start, stop,
+ * remove, and a reconcile loop that works from the persisted desired state alone, so after an agent restart or
+ * an offline reboot containers are re-adopted by label, restarted, and re-created when missing.
+ */
+export class DeploymentManager implements Component {
+  readonly name = "deployments";
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private timer: NodeJS.Timeout | undefined;
+  private reconciling: Promise<void> | undefined;
+  private warnedUnknown = new Set<string>();
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly runtime: ContainerRuntime,
+    private readonly store: StateStore,
+    private readonly capabilities: CapabilityService,
+    private readonly logger: Logger,
+    private readonly emit: DeploymentEventSink = () => undefined,
+  ) {}
+
+  async start(): Promise<void> {
+    this.store.load();
+    // Offline-first: no broker, no driver needed here; only the local state file and the runtime.
+    await this.reconcile(true).catch((e: unknown) =>
+      this.logger.error("start-up reconcile failed; will retry", { error: errorMessage(e) }),
+    );
+    if (this.config.reconcileIntervalMs > 0) {
+      this.timer = setInterval(
+        () => void this.reconcile(false).catch(() => undefined),
+        this.config.reconcileIntervalMs,
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.reconciling?.catch(() => undefined);
+    await Promise.allSettled([...this.locks.values()]);
+    await this.store.flush();
+  }
+
+  /** Runs `fn` after every earlier operation on the same deployment: a retry waits for and then sees the first. */
+  private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(id) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(fn);
+    this.locks.set(id, next);
+    void next
+      .finally(() => {
+        if (this.locks.get(id) === next) this.locks.delete(id);
+      })
+      .catch(() => undefined);
+    return next;
+  }
+
+  private record(id: string): DeploymentRecord {
+    const r = this.store.get(id);
+    if (r === undefined)
+      throw new IotFogError("NOT_FOUND", `no deployment ${id} on node ${this.config.nodeId}`);
+    return r;
+  }
+
+  deploy(params: DeployParams): Promise<DeployResult> {
+    const fingerprint = deployFingerprint(params);
+    return this.serial(params.deploymentId, async () => {
+      const existing = this.store.get(params.deploymentId);
+      if (existing !== undefined) {
+        if (existing.fingerprint !== fingerprint) {
+          throw new IotFogError(
+            "CONFLICT",
+            `deployment ${params.deploymentId} already exists on node ${this.config.nodeId} with a different request; remove it first`,
+          );
+        }
+        if (existing.firstResult !== undefined) return existing.firstResult;
+      }
+      const devices =
+        existing?.devices ??
+        (this.config.admission.enabled
+          ? admit(params, this.capabilities.current(), this.store.all())
+          : params.devices);
+      await this.ensureImage(params.spec.image);
+      const record: DeploymentRecord = existing ?? {
+        deploymentId: params.deploymentId,
+        spec: params.spec,
+        replica: params.replica,
+        devices,
+        ...(params.networks !== undefined ? { networks: params.networks } : {}),
+        desired: params.start ? "running" : "stopped",
+        containerName: `iotfog-${this.config.nodeId}-${params.deploymentId}`,
+        fingerprint,
+        createdAt: Date.now(),
+      };
+      // Desired state is on disk before the container exists: a crash in between is finished by reconcile.
+      await this.store.put(record);
+      let status: ContainerStatus;
+      try {
+        status = await this.ensureContainer(record);
+        if (record.desired === "running") await this.runtime.startContainer(status.id);
+      } catch (e) {
+        await this.removeContainers(record.deploymentId, 0).catch(() => undefined);
+        await this.store.delete(record.deploymentId);
+        throw e;
+      }
+      const result: DeployResult = { deployment: await this.info(record), created: true };
+      await this.store.put({ ...record, firstResult: result });
+      this.logger.info("deployed", {
+        deploymentId: record.deploymentId,
+        service: record.spec.name,
+        container: status.id,
+      });
+      this.emit("deployment.created", { deploymentId: record.deploymentId, service: record.spec.name });
+      return result;
+    });
+  }
+
+  startDeployment(id: string): Promise<DeploymentInfo> {
+    return this.serial(id, async () => {
+      const record = { ...this.record(id), desired: "running" as const };
+      await this.store.put(record);
+      const status = await this.ensureContainer(record);
+      await this.runtime.startContainer(status.id);
+      this.emit("deployment.started", { deploymentId: id });
+      return this.info(record);
+    });
+  }
+
+  stopDeployment(id: string, timeoutSeconds: number): Promise<DeploymentInfo> {
+    return this.serial(id, async () => {
+      const record = { ...this.record(id), desired: "stopped" as const };
+      await this.store.put(record);
+      for (const c of await this.containersOf(id)) await this.runtime.stopContainer(c.id, timeoutSeconds);
+      this.emit("deployment.stopped", { deploymentId: id });
+      return this.info(record);
+    });
+  }
+
+  removeDeployment(id: string, timeoutSeconds: number): Promise<{ deploymentId: string; removed: boolean }> {
+    return this.serial(id, async () => {
+      const known = this.store.get(id) !== undefined;
+      const removed = await this.removeContainers(id, timeoutSeconds);
+      await this.store.delete(id);
+      if (known || removed > 0) this.emit("deployment.removed", { deploymentId: id });
+      return { deploymentId: id, removed: known || removed > 0 };
+    });
+  }
+
+  inspect(id: string): Promise<DeploymentInfo> {
+    return this.info(this.record(id));
+  }
+
+  async list(): Promise<DeploymentInfo[]> {
+    const containers = await this.runtime.listContainers();
+    return this.store.all().map((r) =>
+      this.toInfo(
+        r,
+        containers.find((c) => c.labels[DEPLOYMENT_LABEL] === r.deploymentId),
+      ),
+    );
+  }
+
+  async logs(id: string, tail: number, timestamps: boolean): Promise<LogLine[]> {
+    this.record(id);
+    const [container] = await this.containersOf(id);
+    if (container === undefined)
+      throw new IotFogError("NOT_FOUND", `deployment ${id} has no container right now`);
+    return this.runtime.logs(container.id, { tail, timestamps });
+  }
+
+  /** Counts for heartbeats. */
+  async summary(): Promise<{ total: number; running: number }> {
+    const containers = await this.runtime.listContainers();
+    const ids = new Set(this.store.all().map((r) => r.deploymentId));
+    const running = containers.filter(
+      (c) => c.state === "running" && ids.has(c.labels[DEPLOYMENT_LABEL] ?? ""),
+    ).length;
+    return { total: ids.size, running };
+  }
+
+  /**
+   * Brings containers in line with the desired state: re-creates missing ones, starts ones left `created`, and at
+   * start-up (after an agent restart or a reboot) starts desired-running containers Docker did not restart.
+   */
+  reconcile(startup: boolean): Promise<void> {
+    this.reconciling ??= this.doReconcile(startup).finally(() => (this.reconciling = undefined));
+    return this.reconciling;
+  }
+
+  private async doReconcile(startup: boolean): Promise<void> {
+    const containers = await this.runtime.listContainers();
+    const known = new Set(this.store.all().map((r) => r.deploymentId));
+    for (const c of containers) {
+      const dep = c.labels[DEPLOYMENT_LABEL] ?? "";
+      if (!known.has(dep) && !this.warnedUnknown.has(c.id)) {
+        this.warnedUnknown.add(c.id);
+        this.logger.warn("container of this node with no desired state; leaving it alone", {
+          container: c.name,
+          deploymentId: dep,
+        });
+      }
+    }
+    for (const record of this.store.all()) {
+      await this.serial(record.deploymentId, async () => {
+        const current = this.store.get(record.deploymentId);
+        if (current === undefined) return; // removed meanwhile
+        try {
+          await this.reconcileOne(current, startup);
+        } catch (e) {
+          this.logger.error("reconcile failed", {
+            deploymentId: current.deploymentId,
+            error: errorMessage(e),
+          });
+          this.emit("deployment.failed", { deploymentId: current.deploymentId, error: errorMessage(e) });
+        }
+      });
+    }
+  }
+
+  private async reconcileOne(record: DeploymentRecord, startup: boolean): Promise<void> {
+    const [container] = await this.containersOf(record.deploymentId);
+    if (container === undefined) {
+      await this.ensureImage(record.spec.image);
+      const created = await this.runtime.createContainer(this.containerSpec(record));
+      if (record.desired === "running") await this.runtime.startContainer(created.id);
+      this.logger.info("re-created missing container", {
+        deploymentId: record.deploymentId,
+        container: created.id,
+      });
+      this.emit("deployment.recreated", { deploymentId: record.deploymentId });
+      return;
+    }
+    if (record.desired !== "running") return;
+    const restartAfterBoot =
+      startup && (container.state === "exited" || container.state === "dead") && record.spec.restart !== "no";
+    if (container.state === "created" || restartAfterBoot) {
+      await this.runtime.startContainer(container.id);
+      this.logger.info("started container", { deploymentId: record.deploymentId, was: container.state });
+    }
+    if (startup)
+      this.emit("deployment.adopted", { deploymentId: record.deploymentId, state: container.state });
+  }
+
+  private async ensureImage(image: string): Promise<void> {
+    if (await this.runtime.hasImage(image)) return;
+    if (!this.config.runtime.pullMissingImages) {
+      throw new IotFogError(
+        "IMAGE_NOT_FOUND",
+        `image ${image} is not on node ${this.config.nodeId}; import it with images.import`,
+      );
+    }
+    try {
+      await this.runtime.pullImage(image);
+    } catch (e) {
+      throw new IotFogError(
+        "IMAGE_NOT_FOUND",
+        `image ${image} is not on node ${this.config.nodeId} and could not be pulled (${errorMessage(e)}); import it with images.import`,
+      );
+    }
+  }
+
+  private containersOf(id: string): Promise<ContainerStatus[]> {
+    return this.runtime.listContainers({ [DEPLOYMENT_LABEL]: id });
+  }
+
+  private async ensureContainer(record: DeploymentRecord): Promise<ContainerStatus> {
+    const [existing] = await this.containersOf(record.deploymentId);
+    return existing ?? this.runtime.createContainer(this.containerSpec(record));
+  }
+
+  private async removeContainers(id: string, timeoutSeconds: number): Promise<number> {
+    const containers = await this.containersOf(id);
+    for (const c of containers) {
+      if (c.state === "running" && timeoutSeconds > 0) await this.runtime.stopContainer(c.id, timeoutSeconds);
+      await this.runtime.removeContainer(c.id);
+    }
+    return containers.length;
+  }
+
+  containerSpec(record: DeploymentRecord): ContainerSpec {
+    const { spec } = record;
+    const out: ContainerSpec = {
+      name: record.containerName,
+      image: spec.image,
+      env: spec.env,
+      ports: spec.ports,
+      volumes: spec.volumes,
+      devices: record.devices.map((d) => ({ hostPath: d.hostPath, containerPath: d.containerPath })),
+      restart: spec.restart,
+      networks: record.networks ?? (spec.networks ?? []).map((name) => ({ name })),
+      labels: {
+        ...spec.labels,
+        [DEPLOYMENT_LABEL]: record.deploymentId,
+        [SERVICE_LABEL]: spec.name,
+        [REPLICA_LABEL]: String(record.replica),
+        [SPEC_HASH_LABEL]: record.fingerprint,
+      },
+    };
+    if (spec.command !== undefined) out.command = spec.command;
+    if (spec.resources.cpus !== undefined) out.cpus = spec.resources.cpus;
+    if (spec.resources.memoryBytes !== undefined) out.memoryBytes = spec.resources.memoryBytes;
+    return out;
+  }
+
+  private async info(record: DeploymentRecord): Promise<DeploymentInfo> {
+    const [listed] = await this.containersOf(record.deploymentId);
+    // Inspect for what listings leave out (exit code, start time).
+    const container =
+      listed === undefined ? undefined : ((await this.runtime.inspectContainer(listed.id)) ?? listed);
+    return this.toInfo(record, container);
+  }
+
+  private toInfo(record: DeploymentRecord, container: ContainerStatus | undefined): DeploymentInfo {
+    const info: DeploymentInfo = {
+      deploymentId: record.deploymentId,
+      nodeId: this.config.nodeId,
+      service: record.spec.name,
+      replica: record.replica,
+      image: record.spec.image,
+      desired: record.desired,
+      state: container?.state ?? "missing",
+      containerName: record.containerName,
+      devices: record.devices.map((d) => ({
+        deviceId: d.device.id,
+        hostPath: d.hostPath,
+        containerPath: d.containerPath,
+      })),
+      createdAt: record.createdAt,
+    };
+    if (container !== undefined) info.containerId = container.id;
+    if (container?.exitCode !== undefined) info.exitCode = container.exitCode;
+    if (container?.startedAt !== undefined) info.startedAt = container.startedAt;
+    return info;
+  }
+}

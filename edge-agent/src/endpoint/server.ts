@@ -1,0 +1,323 @@
+import os from "node:os";
+import { Router } from "zeromq";
+import {
+  IotFogError,
+  agentCommands,
+  decodeRequest,
+  encodeReply,
+  errorMessage,
+  errorReply,
+  isAgentCommand,
+  okReply,
+  parseWith,
+  salvageRequestId,
+  toIotFogError,
+  type AgentCommandName,
+  type Component,
+  type Logger,
+  type ParsedCommandParams,
+  type RequestEnvelope,
+} from "@openiotfog/shared";
+
+export interface HandlerContext {
+  id: string;
+  deadline: number;
+  /** The request's attachment frame, if any. */
+  attachment?: Buffer;
+}
+
+/** What a handler returns: the result, or the result plus an attachment frame. */
+export interface HandlerReply {
+  result: unknown;
+  attachment?: Buffer;
+}
+
+export type CommandHandlers = {
+  [C in AgentCommandName]: (params: ParsedCommandParams<C>, ctx: HandlerContext) => Promise<unknown>;
+};
+
+export interface CommandEndpointOptions {
+  bind: string;
+  advertise?: string;
+  maxEnvelopeBytes: number;
+  maxAttachmentBytes: number;
+  replyCacheMs: number;
+  clockSkewToleranceMs: number;
+}
+
+/** Commands that change something: their replies are kept so a retry with the same id is answered, not re-run. */
+const REPLAYED: ReadonlySet<AgentCommandName> = new Set<AgentCommandName>([
+  "deploy",
+  "start",
+  "stop",
+  "remove",
+  "images.import.begin",
+  "images.import.chunk",
+  "images.import.commit",
+  "images.import.abort",
+  "images.pull",
+  "images.export.begin",
+  "images.export.end",
+  "networks.create",
+  "networks.remove",
+]);
+
+const MAX_CACHED_REPLIES = 2000;
+
+interface CachedReply {
+  command: string;
+  frames: Promise<Buffer[]>;
+  expires: number;
+}
+
+const ATTACHED = Symbol("attached");
+
+/** A reply attachment is marked by returning `withAttachment(result, bytes)` from a handler. */
+export function withAttachment(result: unknown, attachment: Buffer): HandlerReply & { [ATTACHED]: true } {
+  return { result, attachment, [ATTACHED]: true };
+}
+
+/** Cheap id recovery from the head of an oversized frame, so its error reply reaches the waiting caller. */
+function salvageIdFromHead(frame: Buffer): string {
+  const m = /"id"\s*:\s*"([A-Za-z0-9._:-]{1,128})"/.exec(frame.subarray(0, 512).toString("utf8"));
+  return m?.[1] ?? "";
+}
+
+/** The address to advertise: a wildcard host becomes this machine's first external IPv4 address. */
+export function advertisedAddress(bound: string): string {
+  const m = /^tcp:\/\/(0\.0\.0\.0|\*|\[::\]):(\d+)$/.exec(bound);
+  if (m === null) return bound;
+  const external = Object.values(os.networkInterfaces())
+    .flat()
+    .find((a) => a !== undefined && a.family === "IPv4" && !a.internal);
+  return `tcp://${external?.address ?? "127.0.0.1"}:${m[2]}`;
+}
+
+/**
+ * The agent's command endpoint: a ROUTER socket, one multipart request in, one reply out, many requests in
+ * flight at once. Every frame is checked (count, size, envelope, version, deadline, params) before any handler
+ * runs; a bad frame gets an error reply and the loop goes on serving.
+ */
+export class CommandEndpoint implements Component {
+  readonly name = "command-endpoint";
+  private socket: Router | undefined;
+  private loop: Promise<void> | undefined;
+  private sendChain: Promise<void> = Promise.resolve();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly replies = new Map<string, CachedReply>();
+  private bound = "";
+
+  constructor(
+    private readonly opts: CommandEndpointOptions,
+    private readonly handlers: CommandHandlers,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    // libzmq drops the connection of a peer whose message exceeds maxMessageSize; keep that hard cap well above
+    // our own limits so a merely too-large frame still gets an error reply.
+    const socket = new Router({
+      linger: 0,
+      maxMessageSize: 4 * (this.opts.maxEnvelopeBytes + this.opts.maxAttachmentBytes),
+    });
+    try {
+      await socket.bind(this.opts.bind);
+    } catch (e) {
+      socket.close();
+      throw new IotFogError(
+        "UNAVAILABLE",
+        `cannot bind the command endpoint to ${this.opts.bind}: ${errorMessage(e)}`,
+      );
+    }
+    this.socket = socket;
+    this.bound = socket.lastEndpoint ?? this.opts.bind;
+    this.loop = this.receive(socket);
+    this.logger.info("command endpoint listening", { bind: this.bound, advertise: this.advertise });
+  }
+
+  /** The address clients should use (config `zmq.advertise`, or the bound one made reachable). */
+  get advertise(): string {
+    return this.opts.advertise ?? advertisedAddress(this.bound || this.opts.bind);
+  }
+
+  async stop(): Promise<void> {
+    const socket = this.socket;
+    this.socket = undefined;
+    socket?.close();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+    this.replies.clear();
+  }
+
+  private async receive(socket: Router): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        const [identity, ...body] = frames;
+        if (identity === undefined) continue;
+        const task = this.handle(identity, body).catch((e: unknown) => {
+          this.logger.error("reply failed", { error: errorMessage(e) });
+        });
+        this.inFlight.add(task);
+        void task.finally(() => this.inFlight.delete(task));
+      }
+    } catch (e) {
+      if (this.socket !== undefined)
+        this.logger.error("command endpoint stopped receiving", { error: errorMessage(e) });
+    }
+  }
+
+  private send(identity: Buffer, frames: Buffer[]): Promise<void> {
+    const next = this.sendChain.then(async () => {
+      const socket = this.socket;
+      if (socket === undefined) return;
+      await socket.send([identity, ...frames]);
+    });
+    this.sendChain = next.catch((e: unknown) => {
+      this.logger.warn("send failed", { error: errorMessage(e) });
+    });
+    return next;
+  }
+
+  private async handle(identity: Buffer, body: Buffer[]): Promise<void> {
+    const [head, attachment] = body;
+    const fail = (id: string, e: IotFogError): Promise<void> => {
+      this.logger.debug("request refused", { id, code: e.code, error: e.message });
+      return this.send(identity, [encodeReply(errorReply(id, e))]);
+    };
+    if (head === undefined || body.length > 2) {
+      return fail(
+        head === undefined ? "" : salvageIdFromHead(head),
+        new IotFogError(
+          "PROTOCOL_ERROR",
+          `expected 1 or 2 frames (envelope, optional attachment), got ${body.length}`,
+        ),
+      );
+    }
+    if (head.length > this.opts.maxEnvelopeBytes) {
+      return fail(
+        salvageIdFromHead(head),
+        new IotFogError(
+          "BAD_REQUEST",
+          `request envelope of ${head.length} bytes exceeds the limit of ${this.opts.maxEnvelopeBytes}`,
+          {
+            limit: this.opts.maxEnvelopeBytes,
+          },
+        ),
+      );
+    }
+    if (attachment !== undefined && attachment.length > this.opts.maxAttachmentBytes) {
+      return fail(
+        salvageIdFromHead(head),
+        new IotFogError(
+          "BAD_REQUEST",
+          `attachment of ${attachment.length} bytes exceeds the limit of ${this.opts.maxAttachmentBytes}`,
+          {
+            limit: this.opts.maxAttachmentBytes,
+          },
+        ),
+      );
+    }
+    let envelope: RequestEnvelope;
+    try {
+      envelope = decodeRequest(head);
+    } catch (e) {
+      return fail(salvageRequestId(head), toIotFogError(e, "BAD_REQUEST"));
+    }
+    if (envelope.deadline + this.opts.clockSkewToleranceMs < Date.now()) {
+      return fail(
+        envelope.id,
+        new IotFogError(
+          "TIMEOUT",
+          `request ${envelope.id} (${envelope.command}) arrived after its deadline; not run`,
+        ),
+      );
+    }
+    const { command } = envelope;
+    if (!isAgentCommand(command)) {
+      return fail(
+        envelope.id,
+        new IotFogError("UNSUPPORTED", `unknown command "${command}"`, {
+          commands: Object.keys(agentCommands),
+        }),
+      );
+    }
+    if (!REPLAYED.has(command)) return this.send(identity, await this.execute(command, envelope, attachment));
+    this.sweep();
+    const cached = this.replies.get(envelope.id);
+    if (cached !== undefined) {
+      if (cached.command !== command) {
+        return fail(
+          envelope.id,
+          new IotFogError("BAD_REQUEST", `request id ${envelope.id} was already used for ${cached.command}`),
+        );
+      }
+      this.logger.debug("retried request answered from the first run", { id: envelope.id, command });
+      return this.send(identity, await cached.frames);
+    }
+    const frames = this.execute(command, envelope, attachment);
+    const entry: CachedReply = { command, frames, expires: Date.now() + this.opts.replyCacheMs };
+    this.replies.set(envelope.id, entry);
+    const reply = await frames;
+    // A retryable failure (busy, timed out) must run again on retry, not be replayed.
+    if (reply.length > 0 && (reply[0]?.includes('"retryable":true') ?? false))
+      this.replies.delete(envelope.id);
+    return this.send(identity, reply);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, entry] of this.replies) {
+      if (entry.expires <= now || this.replies.size > MAX_CACHED_REPLIES) this.replies.delete(id);
+      else break; // insertion order = expiry order
+    }
+  }
+
+  private async execute<C extends AgentCommandName>(
+    command: C,
+    envelope: RequestEnvelope,
+    attachment: Buffer | undefined,
+  ): Promise<Buffer[]> {
+    const started = Date.now();
+    try {
+      const schemas = agentCommands[command];
+      const params = parseWith(
+        schemas.params,
+        envelope.params,
+        `${command} params`,
+        "BAD_REQUEST",
+      ) as ParsedCommandParams<C>;
+      const ctx: HandlerContext = { id: envelope.id, deadline: envelope.deadline };
+      if (attachment !== undefined) ctx.attachment = attachment;
+      const handler = this.handlers[command] as (
+        p: ParsedCommandParams<C>,
+        c: HandlerContext,
+      ) => Promise<unknown>;
+      const out = await handler(params, ctx);
+      const reply =
+        out !== null && typeof out === "object" && ATTACHED in out
+          ? (out as unknown as HandlerReply)
+          : { result: out };
+      const result = schemas.result.safeParse(reply.result);
+      if (!result.success) {
+        throw new IotFogError(
+          "INTERNAL",
+          `${command} produced an invalid result: ${result.error.issues[0]?.message ?? "?"}`,
+        );
+      }
+      this.logger.debug("command done", { id: envelope.id, command, ms: Date.now() - started });
+      const frames = [encodeReply(okReply(envelope.id, result.data))];
+      if (reply.attachment !== undefined) frames.push(reply.attachment);
+      return frames;
+    } catch (e) {
+      const error = toIotFogError(e);
+      const level = error.code === "INTERNAL" || error.code === "RUNTIME_ERROR" ? "warn" : "debug";
+      this.logger[level]("command failed", {
+        id: envelope.id,
+        command,
+        code: error.code,
+        error: error.message,
+      });
+      return [encodeReply(errorReply(envelope.id, error))];
+    }
+  }
+}

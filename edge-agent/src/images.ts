@@ -1,0 +1,211 @@
+import { createHash, randomUUID, type Hash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, open, rm, stat, type FileHandle } from "node:fs/promises";
+import path from "node:path";
+import { IotFogError, type Component, type Logger } from "@openiotfog/shared";
+import type { ContainerRuntime } from "./runtime/runtime";
+
+interface ImportTransfer {
+  kind: "import";
+  file: string;
+  handle: FileHandle;
+  sizeBytes: number;
+  sha256: string;
+  received: number;
+  hash: Hash;
+  touched: number;
+}
+
+interface ExportTransfer {
+  kind: "export";
+  file: string;
+  handle: FileHandle;
+  sizeBytes: number;
+  touched: number;
+}
+
+/**
+ * Chunked image transfers for factories without a registry: imports assemble a `docker save` tarball in the
+ * data directory (offset-checked, sha256-verified) before loading it; exports save an image to a tarball and
+ * serve it chunk by chunk. Idle transfers expire so an abandoned copy never fills the disk.
+ */
+export class ImageTransfers implements Component {
+  readonly name = "image-transfers";
+  private readonly dir: string;
+  private readonly transfers = new Map<string, ImportTransfer | ExportTransfer>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    dataDir: string,
+    private readonly runtime: ContainerRuntime,
+    readonly chunkBytes: number,
+    private readonly logger: Logger,
+    private readonly opts: { maxTransfers: number; idleMs: number } = { maxTransfers: 4, idleMs: 10 * 60000 },
+  ) {
+    this.dir = path.join(dataDir, "transfers");
+  }
+
+  async start(): Promise<void> {
+    // Leftovers of a crash mid-transfer: nobody can resume them (transfer ids lived in memory).
+    await rm(this.dir, { recursive: true, force: true });
+    await mkdir(this.dir, { recursive: true });
+    this.timer = setInterval(() => void this.expire(), Math.min(this.opts.idleMs, 60000));
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    for (const id of [...this.transfers.keys()]) await this.drop(id);
+  }
+
+  private async expire(): Promise<void> {
+    const now = Date.now();
+    for (const [id, t] of this.transfers) {
+      if (now - t.touched > this.opts.idleMs) {
+        this.logger.warn("image transfer expired", { transferId: id, kind: t.kind });
+        await this.drop(id);
+      }
+    }
+  }
+
+  private async drop(id: string): Promise<void> {
+    const t = this.transfers.get(id);
+    if (t === undefined) return;
+    this.transfers.delete(id);
+    await t.handle.close().catch(() => undefined);
+    await rm(t.file, { force: true });
+  }
+
+  private reserve(): string {
+    if (this.transfers.size >= this.opts.maxTransfers) {
+      throw new IotFogError(
+        "UNAVAILABLE",
+        `too many image transfers in progress (${this.opts.maxTransfers}); retry later`,
+      );
+    }
+    return randomUUID();
+  }
+
+  private get<K extends "import" | "export">(
+    id: string,
+    kind: K,
+  ): Extract<ImportTransfer | ExportTransfer, { kind: K }> {
+    const t = this.transfers.get(id);
+    if (t === undefined || t.kind !== kind) {
+      throw new IotFogError("NOT_FOUND", `no ${kind} transfer ${id} (finished, aborted or expired)`);
+    }
+    t.touched = Date.now();
+    return t as Extract<ImportTransfer | ExportTransfer, { kind: K }>;
+  }
+
+  async beginImport(sizeBytes: number, sha256: string): Promise<{ transferId: string; chunkBytes: number }> {
+    const id = this.reserve();
+    const file = path.join(this.dir, `${id}.import.tar`);
+    const handle = await open(file, "w", 0o600);
+    this.transfers.set(id, {
+      kind: "import",
+      file,
+      handle,
+      sizeBytes,
+      sha256,
+      received: 0,
+      hash: createHash("sha256"),
+      touched: Date.now(),
+    });
+    return { transferId: id, chunkBytes: this.chunkBytes };
+  }
+
+  async importChunk(
+    id: string,
+    offset: number,
+    bytes: Buffer,
+  ): Promise<{ transferId: string; receivedBytes: number }> {
+    const t = this.get(id, "import");
+    if (offset + bytes.length <= t.received && bytes.length > 0) {
+      // A resend of a chunk we already have (its reply was lost): nothing to do.
+      return { transferId: id, receivedBytes: t.received };
+    }
+    if (offset !== t.received) {
+      throw new IotFogError("BAD_REQUEST", `chunk offset ${offset} but ${t.received} bytes received so far`, {
+        expectedOffset: t.received,
+      });
+    }
+    if (bytes.length === 0)
+      throw new IotFogError("BAD_REQUEST", "images.import.chunk needs the chunk as attachment frame");
+    if (t.received + bytes.length > t.sizeBytes) {
+      throw new IotFogError("BAD_REQUEST", `chunk runs past the announced size of ${t.sizeBytes} bytes`);
+    }
+    await t.handle.write(bytes, 0, bytes.length, offset);
+    t.hash.update(bytes);
+    t.received += bytes.length;
+    return { transferId: id, receivedBytes: t.received };
+  }
+
+  async commitImport(id: string): Promise<{ images: string[]; sizeBytes: number }> {
+    const t = this.get(id, "import");
+    try {
+      if (t.received !== t.sizeBytes) {
+        throw new IotFogError(
+          "BAD_REQUEST",
+          `received ${t.received} of ${t.sizeBytes} bytes; send the rest before commit`,
+        );
+      }
+      const sha = t.hash.digest("hex");
+      if (sha !== t.sha256) {
+        throw new IotFogError(
+          "BAD_REQUEST",
+          `tarball sha256 ${sha} does not match the announced ${t.sha256}`,
+        );
+      }
+      await t.handle.sync();
+      await t.handle.close();
+      const images = await this.runtime.loadImage(t.file);
+      this.logger.info("image imported", { images, sizeBytes: t.sizeBytes });
+      return { images, sizeBytes: t.sizeBytes };
+    } finally {
+      await this.drop(id);
+    }
+  }
+
+  async abort(id: string): Promise<void> {
+    await this.drop(id);
+  }
+
+  async beginExport(
+    image: string,
+  ): Promise<{ transferId: string; sizeBytes: number; sha256: string; chunkBytes: number }> {
+    const id = this.reserve();
+    const file = path.join(this.dir, `${id}.export.tar`);
+    try {
+      await this.runtime.saveImage(image, file);
+      const hash = createHash("sha256");
+      for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+      const { size } = await stat(file);
+      const handle = await open(file, "r");
+      this.transfers.set(id, { kind: "export", file, handle, sizeBytes: size, touched: Date.now() });
+      return { transferId: id, sizeBytes: size, sha256: hash.digest("hex"), chunkBytes: this.chunkBytes };
+    } catch (e) {
+      await rm(file, { force: true });
+      throw e;
+    }
+  }
+
+  async exportChunk(
+    id: string,
+    offset: number,
+  ): Promise<{
+    result: { transferId: string; offset: number; length: number; done: boolean };
+    bytes: Buffer;
+  }> {
+    const t = this.get(id, "export");
+    if (offset > t.sizeBytes)
+      throw new IotFogError("BAD_REQUEST", `offset ${offset} is past the end (${t.sizeBytes} bytes)`);
+    const length = Math.min(this.chunkBytes, t.sizeBytes - offset);
+    const bytes = Buffer.alloc(length);
+    if (length > 0) await t.handle.read(bytes, 0, length, offset);
+    return { result: { transferId: id, offset, length, done: offset + length >= t.sizeBytes }, bytes };
+  }
+
+  async endExport(id: string): Promise<void> {
+    await this.drop(id);
+  }
+}

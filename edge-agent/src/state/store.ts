@@ -1,0 +1,126 @@
+import { readFileSync, renameSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import {
+  deployResultSchema,
+  deviceAssignmentSchema,
+  errorMessage,
+  networkAttachmentSchema,
+  serviceSpecSchema,
+  deploymentIdSchema,
+  type Logger,
+} from "@openiotfog/shared";
+import { writeFileAtomic } from "./atomic";
+
+/**
+ * Offline-first desired state: every deployment this node was asked to run, with everything needed to
+ * re-create its container without asking anyone (spec, devices, networks). Written atomically on every change.
+ */
+export const STATE_VERSION = 1 as const;
+
+export const deploymentRecordSchema = z
+  .object({
+    deploymentId: deploymentIdSchema,
+    spec: serviceSpecSchema,
+    replica: z.number().int().nonnegative(),
+    devices: z.array(deviceAssignmentSchema),
+    networks: z.array(networkAttachmentSchema).optional(),
+    desired: z.enum(["running", "stopped"]),
+    containerName: z.string(),
+    /** Hash of the deploy request: a repeat with the same hash is a retry, a different one a conflict. */
+    fingerprint: z.string(),
+    createdAt: z.number().int(),
+    /** The reply to the first deploy, returned verbatim to retries. Absent while the first deploy is running. */
+    firstResult: deployResultSchema.optional(),
+  })
+  .strict();
+export type DeploymentRecord = z.infer<typeof deploymentRecordSchema>;
+
+const stateSchema = z
+  .object({
+    v: z.literal(STATE_VERSION),
+    nodeId: z.string(),
+    deployments: z.record(deploymentRecordSchema),
+  })
+  .strict();
+
+export class StateStore {
+  readonly file: string;
+  private deployments = new Map<string, DeploymentRecord>();
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    dataDir: string,
+    private readonly nodeId: string,
+    private readonly logger: Logger,
+  ) {
+    this.file = path.join(dataDir, "state.json");
+  }
+
+  /**
+   * Reads the state file. A missing file is a fresh node. An unreadable one is moved aside (kept for a human)
+   * and the agent starts empty rather than refusing to run: its containers keep running under Docker either way.
+   */
+  load(): void {
+    let text: string;
+    try {
+      text = readFileSync(this.file, "utf8");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw e;
+    }
+    try {
+      const parsed = stateSchema.parse(JSON.parse(text));
+      if (parsed.nodeId !== this.nodeId) {
+        throw new Error(`it belongs to node ${parsed.nodeId}, this agent is ${this.nodeId}`);
+      }
+      this.deployments = new Map(Object.entries(parsed.deployments));
+    } catch (e) {
+      const aside = `${this.file}.unreadable-${Date.now()}`;
+      renameSync(this.file, aside);
+      this.logger.error("state file unreadable, moved aside; starting with no desired state", {
+        file: this.file,
+        movedTo: aside,
+        error: errorMessage(e),
+      });
+    }
+  }
+
+  get(id: string): DeploymentRecord | undefined {
+    return this.deployments.get(id);
+  }
+
+  all(): DeploymentRecord[] {
+    return [...this.deployments.values()];
+  }
+
+  async put(record: DeploymentRecord): Promise<void> {
+    this.deployments.set(record.deploymentId, record);
+    await this.persist();
+  }
+
+  async delete(id: string): Promise<void> {
+    if (this.deployments.delete(id)) await this.persist();
+  }
+
+  /** Writes are serialised, and each writes the latest state, so the file never goes backwards. */
+  private persist(): Promise<void> {
+    const next = this.writing.then(() =>
+      writeFileAtomic(
+        this.file,
+        JSON.stringify({
+          v: STATE_VERSION,
+          nodeId: this.nodeId,
+          deployments: Object.fromEntries(this.deployments),
+        }),
+      ),
+    );
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Resolves when every write so far is on disk. */
+  flush(): Promise<void> {
+    return this.writing;
+  }
+}
