@@ -3,7 +3,13 @@ import { IotFogError } from "../errors";
 import { failureSentence } from "./explain";
 import { filterPlugins } from "./filters";
 import { NodeView, nodesRunningService, type RequestIdentity } from "./node-view";
-import { clampScore, type PlacementContext, type Predicate, type PreparedScorer } from "./plugin";
+import {
+  clampScore,
+  type NodeSet,
+  type PlacementContext,
+  type Predicate,
+  type PreparedScorer,
+} from "./plugin";
 import { scorerPlugins } from "./scorers";
 import type {
   ClusterSnapshot,
@@ -116,7 +122,7 @@ export function place(
 
   // Feasibility through one reusable view. Fast path stops at a node's first failure; the full explanation
   // re-checks rejected nodes against every predicate.
-  const feasible: NodeView[] = [];
+  const feasible: NodeState[] = [];
   const rejected: NodeState[] = [];
   const firstFailureCounts = new Array<number>(staged.length).fill(0);
   const cursor = new NodeView(nodes[0] ?? PLACEHOLDER_NODE, who);
@@ -135,7 +141,7 @@ export function place(
         break;
       }
     }
-    if (failedAt < 0) feasible.push(cursor.detach());
+    if (failedAt < 0) feasible.push(state);
     else {
       rejected.push(state);
       firstFailureCounts[failedAt] = (firstFailureCounts[failedAt] ?? 0) + 1;
@@ -178,12 +184,22 @@ export function place(
     return failure;
   }
 
+  // Scorers see the feasible nodes through a reusable view as well: nothing is allocated per node.
+  const feasibleCursor = new NodeView(feasible[0] as NodeState, who);
+  const feasibleSet: NodeSet = {
+    size: feasible.length,
+    forEach: (visit) => {
+      for (const state of feasible) visit(feasibleCursor.reset(state));
+    },
+    some: (test) => feasible.some((state) => test(feasibleCursor.reset(state))),
+  };
+
   // Scoring: only scorers with something to say take part; weights normalise the mean.
   const scorers: Array<{ name: string; weight: number; scorer: PreparedScorer }> = [];
   for (const plugin of scorerPlugins) {
     const weight = options.scorerWeights?.[plugin.name] ?? plugin.defaultWeight;
     if (!(weight > 0)) continue;
-    const scorer = plugin.prepare(ctx, feasible);
+    const scorer = plugin.prepare(ctx, feasibleSet);
     if (scorer !== undefined) scorers.push({ name: plugin.name, weight, scorer });
   }
   const totalWeight = scorers.reduce((s, x) => s + x.weight, 0);
@@ -205,11 +221,12 @@ export function place(
     return sum / totalWeight;
   };
 
-  let best: NodeView | undefined;
+  let best: NodeState | undefined;
   let bestScore = -Infinity;
   let bestHash: number | undefined;
   const feasibleExplanations: NodeExplanation[] = [];
-  for (const node of feasible) {
+  for (const state of feasible) {
+    const node = cursor.reset(state);
     let final: number;
     if (full) {
       const detailed = scoreDetails(node);
@@ -224,21 +241,22 @@ export function place(
       });
     } else final = finalScore(node);
     if (best === undefined || final > bestScore + TIE_EPSILON) {
-      best = node;
+      best = state;
       bestScore = final;
       bestHash = undefined;
     } else if (final >= bestScore - TIE_EPSILON) {
       // A tie: the request-seeded hash decides, so the same request on the same snapshot picks the same node.
-      bestHash ??= fnv1a(`${seed}\u0000${best.id}`);
+      const bestId = best.capabilities.nodeId;
+      bestHash ??= fnv1a(`${seed}\u0000${bestId}`);
       const hash = fnv1a(`${seed}\u0000${node.id}`);
-      if (hash < bestHash || (hash === bestHash && node.id < best.id)) {
-        best = node;
+      if (hash < bestHash || (hash === bestHash && node.id < bestId)) {
+        best = state;
         bestScore = final;
         bestHash = hash;
       }
     }
   }
-  const chosen = best as NodeView;
+  const chosen = new NodeView(best as NodeState, who);
   const chosenScore = scoreDetails(chosen);
   const devices = assignDevices(request.spec, chosen);
   if (devices === undefined) {

@@ -44,6 +44,16 @@ export interface FilterPlugin {
   prepare(ctx: PlacementContext): Predicate[];
 }
 
+/**
+ * The feasible nodes, visited through one reusable view: a visitor must not keep the view it is handed (read
+ * what it needs and let go), so scoring 10,000 nodes allocates nothing per node.
+ */
+export interface NodeSet {
+  readonly size: number;
+  forEach(visit: (node: NodeView) => void): void;
+  some(test: (node: NodeView) => boolean): boolean;
+}
+
 /** Scores feasible nodes for one request; every score is 0..100 (higher is better). */
 export interface PreparedScorer {
   score: (node: NodeView) => number;
@@ -54,7 +64,7 @@ export interface ScorerPlugin {
   /** Weight in the weighted mean of scores; PlacementOptions.scorerWeights overrides it. */
   defaultWeight: number;
   /** Undefined when the request gives this scorer nothing to do (e.g. no preferences). */
-  prepare(ctx: PlacementContext, feasible: readonly NodeView[]): PreparedScorer | undefined;
+  prepare(ctx: PlacementContext, feasible: NodeSet): PreparedScorer | undefined;
 }
 
 /** Clamps a raw score into 0..100 (plugins promise that range; a NaN becomes 0 rather than poisoning the sum). */

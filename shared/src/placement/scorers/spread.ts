@@ -3,7 +3,7 @@ import { asText } from "../../constraints/compare";
 import { ConstraintProblem, problemsError } from "../../constraints/problems";
 import type { Spread } from "../../constraints/ast";
 import type { NodeView } from "../node-view";
-import type { ScorerPlugin } from "../plugin";
+import type { NodeSet, ScorerPlugin } from "../plugin";
 
 interface PreparedSpread {
   attribute: AttributeInfo;
@@ -19,7 +19,7 @@ interface PreparedSpread {
 function prepareSpread(
   spread: Spread,
   running: readonly NodeView[],
-  feasible: readonly NodeView[],
+  feasible: NodeSet,
   attribute: AttributeInfo,
 ): PreparedSpread {
   const valueOf = (n: NodeView): string | undefined => {
@@ -37,14 +37,15 @@ function prepareSpread(
   }
   if (spread.targets.length === 0) {
     // Only values a replica could go to matter for "emptiest".
-    const candidates = feasible.map(valueOf).filter((v): v is string => v !== undefined);
     let min = Infinity;
     let max = -Infinity;
-    for (const v of candidates) {
+    feasible.forEach((n) => {
+      const v = valueOf(n);
+      if (v === undefined) return;
       const c = counts.get(v) ?? 0;
       if (c < min) min = c;
       if (c > max) max = c;
-    }
+    });
     return {
       attribute,
       weight: spread.weight,
@@ -57,9 +58,11 @@ function prepareSpread(
   }
   const desiredShare = new Map(spread.targets.map((t) => [t.value, t.percent / 100]));
   const listedShare = spread.targets.reduce((s, t) => s + t.percent / 100, 0);
-  const unlisted = new Set(
-    feasible.map(valueOf).filter((v): v is string => v !== undefined && !desiredShare.has(v)),
-  );
+  const unlisted = new Set<string>();
+  feasible.forEach((n) => {
+    const v = valueOf(n);
+    if (v !== undefined && !desiredShare.has(v)) unlisted.add(v);
+  });
   const restShare = unlisted.size > 0 ? (1 - listedShare) / unlisted.size : 0;
   const after = total + 1;
   return {
