@@ -83,10 +83,11 @@ function unquote(text: string): string {
   return t;
 }
 
-function parseValueText(text: string): ConstraintValue | undefined {
+/** A value in string syntax; `[a, b]` is a list only for operators that take one (a regexp may start with `[`). */
+function parseValueText(text: string, takesList: boolean): ConstraintValue | undefined {
   const t = text.trim();
   if (t === "") return undefined;
-  if (t.startsWith("[")) {
+  if (takesList && t.startsWith("[")) {
     if (!t.endsWith("]")) throw new ConstraintProblem(`list ${JSON.stringify(t)} is missing its closing "]"`);
     const inner = t.slice(1, -1).trim();
     if (inner === "") return [];
@@ -106,7 +107,7 @@ export function parseTermString(text: string): ConstraintTerm {
   if (symbolic !== null) {
     const [, attr = "", op = "", rest = ""] = symbolic;
     const operator = findOperator(op);
-    const value = parseValueText(rest);
+    const value = parseValueText(rest, operator.shape === "list" || operator.shape === "range");
     if (value === undefined) throw new ConstraintProblem(`"${t}" has no value after "${op}"`);
     return { attribute: attributeName(attr), operator: operator.name, value };
   }
@@ -118,7 +119,7 @@ export function parseTermString(text: string): ConstraintTerm {
   }
   const [, attr = "", op = "", rest = ""] = word;
   const operator = findOperator(op);
-  const value = parseValueText(rest);
+  const value = parseValueText(rest, operator.shape === "list" || operator.shape === "range");
   return value === undefined
     ? { attribute: attributeName(attr), operator: operator.name }
     : { attribute: attributeName(attr), operator: operator.name, value };

@@ -123,8 +123,14 @@ export class NodeView implements AttributeSource {
   /** Replicas of the requesting service already on this node (placed or reserved), excluding the request's own. */
   get replicasOfService(): number {
     if (this.state.allocations.length === 0) return 0;
-    this.scan();
-    return this.sameServiceCount;
+    if (this.scanned) return this.sameServiceCount;
+    // Only the identity fields: asked for every node with allocations, most of which filters then reject.
+    const { service, deploymentId, replica } = this.who;
+    let same = 0;
+    for (const a of this.state.allocations) {
+      if (a.service === service && a.deploymentId === deploymentId && (a.replica ?? 0) !== replica) same++;
+    }
+    return same;
   }
 
   /**
@@ -182,7 +188,9 @@ export class NodeView implements AttributeSource {
 /** Views of the nodes that already hold replicas of the requesting service (for spread and distinct_property). */
 export function nodesRunningService(states: readonly NodeState[], who: RequestIdentity): NodeView[] {
   const out: NodeView[] = [];
-  const cursor = new NodeView(states[0] as NodeState, who);
+  const first = states[0];
+  if (first === undefined) return out;
+  const cursor = new NodeView(first, who);
   for (const state of states) {
     if (state.allocations.length === 0) continue;
     if (cursor.reset(state).replicasOfService > 0) out.push(cursor.detach());

@@ -84,6 +84,11 @@ describe("explanations", () => {
   it("an empty fleet has its own sentence", () => {
     const d = place({ spec: strict }, { nodes: [] });
     expect(!d.ok && d.message).toBe("no node satisfies: no nodes are known (service z2m)");
+    const spreadOut = spec({
+      constraints: parseConstraints(["distinct_property node.labels.cell"]),
+      spread: [{ attribute: "node.labels.cell", weight: 50, targets: [] }],
+    });
+    expect(place({ spec: spreadOut }, { nodes: [] }).ok).toBe(false);
   });
 
   it("shortens long node lists", () => {
