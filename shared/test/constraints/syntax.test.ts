@@ -51,6 +51,11 @@ describe("constraint syntax: both forms give the same AST", () => {
       plain([{ attribute: "node.hostname", operator: "regexp", value: "^pi-" }]),
     ],
     [
+      "regexp starting with [",
+      "node.hostname =~ [02468]$",
+      plain([{ attribute: "node.hostname", operator: "regexp", value: "[02468]$" }]),
+    ],
+    [
       "word operator",
       'node.software.docker version ">= 20.10"',
       plain([{ attribute: "node.software.docker", operator: "version", value: ">= 20.10" }]),
