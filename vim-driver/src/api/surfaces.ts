@@ -28,12 +28,8 @@ const labelsNotSupported: LabelWriter = async (nodeId) => {
   );
 };
 
-export function buildOperatorSurfaces(
-  config: DriverConfig,
-  agents: AgentPool,
-  logger: Logger,
-  opts: { writeLabels?: LabelWriter } = {},
-): OperatorSurfaces {
+/** The fleet view of the driver side, with the event log it reports to (one per process, shared by all). */
+export function createFleetView(config: DriverConfig, logger: Logger): { view: FleetView; events: EventLog } {
   const events = new EventLog();
   const view = new FleetView({
     mqttUrl: config.mqtt.url,
@@ -44,6 +40,21 @@ export function buildOperatorSurfaces(
     events,
     logger: logger.child({ part: "fleet-view" }),
   });
+  return { view, events };
+}
+
+/**
+ * Wires the orchestrator and the API server. Pass the process's shared fleet view (then its owner starts it);
+ * without one, a fleet view is created and returned among the components.
+ */
+export function buildOperatorSurfaces(
+  config: DriverConfig,
+  agents: AgentPool,
+  logger: Logger,
+  opts: { fleet?: { view: FleetView; events: EventLog }; writeLabels?: LabelWriter } = {},
+): OperatorSurfaces {
+  const own = opts.fleet === undefined;
+  const { view, events } = opts.fleet ?? createFleetView(config, logger);
   const orchestrator = new Orchestrator({
     fleet: view,
     agents,
@@ -68,5 +79,5 @@ export function buildOperatorSurfaces(
     }),
     logger: logger.child({ part: "api" }),
   });
-  return { components: [view, api], view, orchestrator, events, api, token };
+  return { components: own ? [view, api] : [api], view, orchestrator, events, api, token };
 }

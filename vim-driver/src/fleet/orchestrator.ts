@@ -1,7 +1,6 @@
 import {
   IotFogError,
   applyScenario,
-  copyImage,
   errorMessage,
   isIotFogError,
   orderByDependencies,
@@ -14,13 +13,13 @@ import {
   type Allocation,
   type ClusterSnapshot,
   type Logger,
+  type NetworkAttachment,
   type NodeState,
   type PlacementSuccess,
   type ServiceSpec,
   type WhatIfScenario,
 } from "@openiotfog/shared";
 import type { EventLog } from "./events";
-import { withImportProgress } from "./image-progress";
 import {
   replicaStates,
   type DeployProgress,
@@ -235,8 +234,12 @@ export class Orchestrator {
   async deploy(
     req: WorkloadRequest,
     onProgress: (p: DeployProgress) => void = () => undefined,
+    /** Networks (with aliases) to attach a replica to on its node, made ready there; default `spec.networks`. */
+    networksFor?: (nodeId: string, spec: ServiceSpec) => Promise<NetworkAttachment[]>,
   ): Promise<DeploymentRecord> {
     const { name, services } = this.resolve(req);
+    // What the agents run now counts: a deployment found there (e.g. after a restart) is not deployed twice.
+    await this.refresh();
     if (this.deployments.has(name)) {
       throw new IotFogError(
         "CONFLICT",
@@ -309,6 +312,7 @@ export class Orchestrator {
         const r = record.replicas[i];
         if (r === undefined) continue;
         await this.ensureImage(p, progress);
+        const networks = await networksFor?.(r.nodeId, p.spec);
         progress({ phase: "starting", service: r.service, replica: r.replica, nodeId: r.nodeId });
         const result = await this.opts.agents.client(r.nodeId).call(
           "deploy",
@@ -317,6 +321,7 @@ export class Orchestrator {
             spec: p.spec,
             replica: p.replica,
             devices: p.decision.devices,
+            ...(networks === undefined ? {} : { networks }),
           },
           { timeoutMs: this.opts.deployTimeoutMs, retries: 0 },
         );
@@ -392,18 +397,15 @@ export class Orchestrator {
         continue;
       }
       progress({ ...base, action: "copy", fromNodeId: other.nodeId, doneBytes: 0 });
-      let last = 0;
-      const reporting = withImportProgress(target, (doneBytes, totalBytes) => {
-        last = totalBytes;
-        progress({ ...base, action: "copy", fromNodeId: other.nodeId, doneBytes, totalBytes });
-      });
       const started = this.now();
-      await copyImage(source, reporting, image);
+      const bytes = await copyWithProgress(source, target, image, (doneBytes, totalBytes) =>
+        progress({ ...base, action: "copy", fromNodeId: other.nodeId, doneBytes, totalBytes }),
+      );
       this.opts.logger.info("image copied", {
         image,
         from: other.nodeId,
         to: nodeId,
-        bytes: last,
+        bytes,
         ms: this.now() - started,
       });
       return;
@@ -705,4 +707,30 @@ export function describeProgress(p: DeployProgress): string {
 
 function toScenario(w: WhatIf): WhatIfScenario {
   return { loseNodes: w.lostNodes, loseDevices: w.lostDevices };
+}
+
+/**
+ * Streams an image from one agent to another (shared protocol: export chunks into a verified import), reporting
+ * the bytes done after every chunk so operators see a progress bar. Returns the image size in bytes.
+ */
+async function copyWithProgress(
+  source: AgentClient,
+  target: AgentClient,
+  image: string,
+  onProgress: (doneBytes: number, totalBytes: number) => void,
+): Promise<number> {
+  const exported = await source.openExport(image);
+  try {
+    let done = 0;
+    await target.importStream(exported.sizeBytes, exported.sha256, async (write) => {
+      for await (const chunk of exported.chunks()) {
+        await write(chunk);
+        done += chunk.length;
+        onProgress(done, exported.sizeBytes);
+      }
+    });
+    return exported.sizeBytes;
+  } finally {
+    await exported.close();
+  }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { IotFogError, createLogger, nodeCapabilitiesSchema } from "@openiotfog/shared";
+import { IotFogError, createLogger, nodeCapabilitiesSchema, type AgentClient } from "@openiotfog/shared";
 import { EventLog } from "../../src/fleet/events";
 import { Orchestrator } from "../../src/fleet/orchestrator";
 import type { FleetNode } from "../../src/fleet/types";
@@ -38,10 +38,14 @@ function setup() {
   const orchestrator = new Orchestrator({
     fleet: { nodes: () => nodes, node: (id) => nodes.find((n) => n.nodeId === id) },
     agents: {
-      client: (id) => {
-        agentCalls.push(id);
-        throw new IotFogError("UNAVAILABLE", `no agent in a unit test (${id})`);
-      },
+      // Every call fails like an unreachable agent; the test only records what was asked.
+      client: (id) =>
+        ({
+          call: async (command: string) => {
+            agentCalls.push(`${id}:${command}`);
+            throw new IotFogError("UNAVAILABLE", `no agent in a unit test (${id})`);
+          },
+        }) as unknown as AgentClient,
     },
     events,
     logger: createLogger({ component: "test", silent: true }),
@@ -88,7 +92,8 @@ describe("Orchestrator (no agents needed)", () => {
     expect(err).toBeInstanceOf(IotFogError);
     expect((err as IotFogError).code).toBe("PLACEMENT_FAILED");
     expect((err as IotFogError).details?.decisions).toBeDefined();
-    expect(agentCalls).toEqual([]);
+    // It asked what runs (a refresh), but deployed nothing.
+    expect(agentCalls.filter((c) => !c.endsWith(":list"))).toEqual([]);
     expect(await orchestrator.list()).toEqual([]);
     expect(events.recent({ types: ["deployment.failed"] })).toHaveLength(1);
   });
