@@ -1,6 +1,7 @@
-import { z } from "zod";
 import {
+  deployForwardingSchema,
   place,
+  type DeployParams,
   type DeviceAssignment,
   type Explanation,
   type NodeState,
@@ -15,18 +16,9 @@ import {
 
 export const DEFAULT_HOP_LIMIT = 3;
 
-/** The forwarding part of a deploy request, as it travels from node to node. */
-export const forwardingSchema = z
-  .object({
-    /** The caller lets this node hand the request to a peer. */
-    allowed: z.boolean().default(false),
-    /** Most forwards the request may take in total. */
-    hopLimit: z.number().int().min(1, "must be >= 1").max(16, "must be <= 16").default(DEFAULT_HOP_LIMIT),
-    /** Nodes the request has already been at, in order (the first is where it entered the fleet). */
-    visited: z.array(z.string().min(1)).max(16).default([]),
-  })
-  .strict();
-export type Forwarding = z.output<typeof forwardingSchema>;
+/** The forwarding part of a deploy request, as it travels from node to node (defined with the deploy command). */
+export const forwardingSchema = deployForwardingSchema;
+export type Forwarding = NonNullable<DeployParams["forward"]>;
 
 /** A peer as forwarding sees it: its state for placement and where its command endpoint is. */
 export interface ForwardCandidate {

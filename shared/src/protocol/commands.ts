@@ -58,6 +58,18 @@ export const networkAttachmentSchema = z
   .strict();
 export type NetworkAttachment = z.infer<typeof networkAttachmentSchema>;
 
+/**
+ * Node-to-node forwarding: may a deploy this node refuses go to a peer, and where it has been
+ * (docs/agent-events.md). `visited` makes loops impossible, `hopLimit` bounds the forwards.
+ */
+export const deployForwardingSchema = z
+  .object({
+    allowed: z.boolean().default(false),
+    hopLimit: z.number().int().min(1, "must be >= 1").max(16, "must be <= 16").default(3),
+    visited: z.array(z.string().min(1)).max(16, "must list at most 16 nodes").default([]),
+  })
+  .strict();
+
 export const deployParamsSchema = z
   .object({
     /** Idempotency key: a second deploy with the same id returns the first result and starts nothing. */
@@ -70,6 +82,8 @@ export const deployParamsSchema = z
     networks: z.array(networkAttachmentSchema).optional(),
     /** Create only (false) or create and start (true). */
     start: z.boolean().default(true),
+    /** Absent: this node runs it or refuses. */
+    forward: deployForwardingSchema.optional(),
   })
   .strict();
 export type DeployParams = z.output<typeof deployParamsSchema>;
@@ -115,6 +129,8 @@ export const deployResultSchema = z
     deployment: deploymentInfoSchema,
     /** False when the deployment already existed (a retried or repeated deploy). */
     created: z.boolean(),
+    /** Nodes a forwarded deploy passed through, ending with the one it landed on (deployment.nodeId). */
+    route: z.array(z.string()).optional(),
   })
   .strict();
 export type DeployResult = z.infer<typeof deployResultSchema>;
