@@ -20,7 +20,7 @@ import {
   waitFor,
   type TempVhost,
 } from "../helpers/services";
-import { NfvoEmulator } from "./emulator";
+import { NfvoEmulator, type NfvoEmulatorOptions } from "./emulator";
 import { getQueues } from "./management";
 
 export interface DriverHarness {
@@ -39,11 +39,18 @@ export interface DriverHarness {
 }
 
 export async function startDriverHarness(
-  opts: { driver?: Partial<DriverConfigInput>; topicPrefix?: string; pluginTimeoutMs?: number } = {},
+  opts: {
+    driver?: Partial<DriverConfigInput>;
+    topicPrefix?: string;
+    pluginTimeoutMs?: number;
+    /** Builds the emulator (e.g. one that also plays the NFVO's VNFM side); default: NfvoEmulator. */
+    emulator?: (options: NfvoEmulatorOptions) => NfvoEmulator;
+  } = {},
 ): Promise<DriverHarness> {
   const vhost = await createTempVhost("iotfog-driver");
   const name = uniqueName("fog");
-  const emulator = new NfvoEmulator({
+  const make = opts.emulator ?? ((options: NfvoEmulatorOptions) => new NfvoEmulator(options));
+  const emulator = make({
     hostname: RABBIT_HOST,
     port: RABBIT_PORT,
     vhost: vhost.vhost,

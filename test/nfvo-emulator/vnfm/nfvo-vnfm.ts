@@ -58,12 +58,18 @@ function list(v: unknown): Json[] {
   return Array.isArray(v) ? v.filter(isObject) : [];
 }
 
-/** Onboarding gives every catalogue object an id (the NFVO's JPA @PrePersist). */
-function withIds(o: unknown): unknown {
-  if (Array.isArray(o)) return o.map(withIds);
+/** Fields that are Java Maps, not entities: Gson writes their entries only. */
+const MAP_FIELDS = new Set(["requires", "metadata", "extension"]);
+
+/** Onboarding gives every catalogue entity an id (the NFVO's JPA @PrePersist); maps stay maps. */
+function withIds(o: unknown, isMap = false): unknown {
+  if (Array.isArray(o)) return o.map((v) => withIds(v));
   if (!isObject(o)) return o;
   const out: Json = {};
-  for (const [k, v] of Object.entries(o)) out[k] = withIds(v);
+  for (const [k, v] of Object.entries(o)) {
+    out[k] = MAP_FIELDS.has(k) && isObject(v) ? withIds(v, true) : withIds(v);
+  }
+  if (isMap) return out;
   if (out.id === undefined) out.id = randomUUID();
   if (out.hbVersion === undefined) out.hbVersion = 0;
   return out;

@@ -200,7 +200,10 @@ export class VnfmServer implements Component, NfvoPort {
       if (this.abort.signal.aborted) this.endSession?.();
       await ended;
       if (this.abort.signal.aborted) {
-        await Promise.race([this.pool.idle(), sleep(this.opts.shutdownGraceMs)]);
+        // Let running handlers answer, within the grace period; the timer must not outlive the wait.
+        const grace = new AbortController();
+        await Promise.race([this.pool.idle(), sleep(this.opts.shutdownGraceMs, grace.signal)]);
+        grace.abort();
       }
     } finally {
       if (watch) clearInterval(watch);

@@ -1,0 +1,252 @@
+/**
+ * The fog VNFM end to end: the NFVO emulator plays both NFVO sides (VNFM: INSTANTIATE, GRANT_OPERATION,
+ * ALLOCATE_RESOURCES, MODIFY, START, RELEASE_RESOURCES; plugin: launchInstanceAndWait / deleteServerByIdAndWait
+ * as GenericVIM does) over a real RabbitMQ (temporary vhost), against the real driver process parts (buildDriver
+ * with `vnfm.enabled`), two real agents and the real Docker engine. NSDs come from openbaton-config/.
+ *
+ * Nodes: line 1 and line 2, both with a ZigBee stick (the agents' passthrough tree: a Sonoff stick whose tty is
+ * /dev/null, so the device really goes into the container). Only line 2 has both the stick and the label.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Agent } from "@openiotfog/edge-agent";
+import { docker, requireDocker, requireMqtt, uniqueName, waitFor } from "../helpers/services";
+import { getQueues } from "../nfvo-emulator";
+import { startDriverHarness, type DriverHarness } from "../nfvo-emulator/harness";
+import { ensureTutorialImages } from "../nfvo-emulator/vnfm/images";
+import { NfvoWithVnfms, type NsrRecord } from "../nfvo-emulator/vnfm/nfvo-vnfm";
+import { passthroughTree, startInProcess, testAgentSetup, type TestAgentSetup } from "./agent-helpers";
+import { RABBIT_ADMIN, RABBIT_MGMT_URL } from "../helpers/services";
+
+type Json = Record<string, unknown>;
+const REPO = path.resolve(__dirname, "../..");
+
+/** An NSD from openbaton-config, with every VNFD's endpoint set to this test's VNFM type. */
+function loadNsd(file: string, endpoint: string): Json {
+  const nsd = JSON.parse(readFileSync(path.join(REPO, "openbaton-config", file), "utf8")) as Json;
+  for (const vnfd of nsd.vnfd as Json[]) vnfd.endpoint = endpoint;
+  return nsd;
+}
+
+function instances(vnfr: Json | undefined): Json[] {
+  return ((vnfr?.vdu as Json[] | undefined) ?? []).flatMap(
+    (v) => (v.vnfc_instance as Json[] | undefined) ?? [],
+  );
+}
+
+/** The container behind a VNFC (`vc_id` = `<node>:<deployment>`), by the labels every container carries. */
+async function containerOf(vcId: string): Promise<{ id: string; node: string } | undefined> {
+  const [node = "", deployment = ""] = [vcId.slice(0, vcId.indexOf(":")), vcId.slice(vcId.indexOf(":") + 1)];
+  const list = await docker().listContainers({
+    all: true,
+    filters: { label: [`org.openiotfog.node=${node}`, `org.openiotfog.deployment=${deployment}`] },
+  });
+  const first = list[0];
+  return first === undefined ? undefined : { id: first.Id, node };
+}
+
+/** The fog networks the driver created on a test node (the NFVO keeps them unless networks are dedicated). */
+async function removeNetworksOf(nodeId: string): Promise<void> {
+  const nets = await docker().listNetworks({ filters: { label: [`org.openiotfog.node=${nodeId}`] } });
+  await Promise.all(
+    nets.map((n) =>
+      docker()
+        .getNetwork(n.Id)
+        .remove()
+        .catch(() => undefined),
+    ),
+  );
+}
+
+describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and two real agents", () => {
+  const prefix = uniqueName("iotfog-vnfm");
+  // RabbitMQ users are broker-wide and the VNFM's user is its type: unique per run.
+  const vnfmType = uniqueName("fog");
+  const setups: TestAgentSetup[] = [];
+  const agents: Agent[] = [];
+  let tree: string;
+  let h: DriverHarness;
+  let nfvo: NfvoWithVnfms;
+  let lineOne: string;
+  let lineTwo: string;
+
+  beforeAll(async () => {
+    await requireDocker();
+    await requireMqtt();
+    await ensureTutorialImages();
+    tree = mkdtempSync(path.join(os.tmpdir(), "iotfog-vnfm-tree-"));
+    const roots = passthroughTree(tree);
+    for (const line of ["1", "2"]) {
+      const s = await testAgentSetup({
+        labels: { line },
+        discovery: { ...roots, refreshIntervalMs: 1000, deviceScanIntervalMs: 500 },
+        mqtt: {
+          url: process.env.IOTFOG_TEST_MQTT_URL ?? "mqtt://127.0.0.1:1883",
+          topicPrefix: prefix,
+          keepaliveSeconds: 1,
+        },
+        runtime: { pullMissingImages: false },
+      });
+      setups.push(s);
+      agents.push(await startInProcess(s.config));
+    }
+    lineOne = (setups[0] as TestAgentSetup).nodeId;
+    lineTwo = (setups[1] as TestAgentSetup).nodeId;
+    h = await startDriverHarness({
+      topicPrefix: prefix,
+      emulator: (options) => new NfvoWithVnfms(options),
+      driver: { launchTimeoutMs: 60000, vnfm: { enabled: true, type: vnfmType, faultCheckMs: 300 } },
+    });
+    nfvo = h.emulator as NfvoWithVnfms;
+    await nfvo.registerVim(h.vim);
+    await waitFor(
+      async () =>
+        ((await nfvo.call(h.vim, "getQuota", [], "Quota")) as { instances: number }).instances === 100,
+      { timeoutMs: 20000, what: "both agents in the driver's fleet view" },
+    );
+    await waitFor(
+      async () =>
+        nfvo.endpoints.has(vnfmType) &&
+        (await getQueues({ url: RABBIT_MGMT_URL, ...RABBIT_ADMIN }, h.vhost.vhost)).includes(vnfmType),
+      { timeoutMs: 20000, what: `VNFM endpoint ${vnfmType} registered and consumed` },
+    );
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    for (const a of agents) await a.lifecycle.stop().catch(() => undefined);
+    for (const s of setups) {
+      await s.cleanup();
+      await removeNetworksOf(s.nodeId);
+    }
+    if (tree) rmSync(tree, { recursive: true, force: true });
+  });
+
+  it("registered as a VNFM: endpoint type and queue, RABBIT, with the NFVO's permissions for its endpoint", () => {
+    expect(nfvo.endpoints.get(vnfmType)).toEqual(
+      expect.objectContaining({ type: vnfmType, endpoint: vnfmType, endpointType: "RABBIT", enabled: true }),
+    );
+    expect(nfvo.credentials.has(vnfmType)).toBe(true);
+  });
+
+  it("the Docker tutorial NSD reaches ACTIVE, the client's environment holds the server's hostname, release removes everything", async () => {
+    const nsr: NsrRecord = await nfvo.deployNsr(loadNsd("nsd-iperf.json", vnfmType), h.vim.name);
+    expect(nsr.errors).toEqual([]);
+    expect(nsr.status).toBe("ACTIVE");
+    const server = nsr.vnfrs.get("iperf-server");
+    const client = nsr.vnfrs.get("iperf-client");
+    for (const vnfr of [server, client]) {
+      expect(vnfr?.status).toBe("ACTIVE");
+      expect(instances(vnfr)).toHaveLength(1);
+      expect(instances(vnfr)[0]).toMatchObject({ state: "ACTIVE" });
+    }
+    // What the VNFM sent: ALLOCATE_RESOURCES with a string userdata and keyPairs (the emulator refuses otherwise).
+    const allocations = nfvo.traffic.filter(
+      (t) => t.direction === "from-vnfm" && t.action === "ALLOCATE_RESOURCES",
+    );
+    expect(allocations).toHaveLength(2);
+    for (const a of allocations) {
+      expect(typeof a.body.userdata).toBe("string");
+      expect(a.body.keyPairs).toEqual([]);
+    }
+    const serverHost = String(instances(server)[0]?.hostname);
+    expect(serverHost).toMatch(/^iperf-server-\d+$/);
+    const clientVc = String(instances(client)[0]?.vc_id);
+    const clientContainer = await containerOf(clientVc);
+    expect(clientContainer).toBeDefined();
+    const inspected = await docker().getContainer(String(clientContainer?.id)).inspect();
+    expect(inspected.State.Running).toBe(true);
+    expect(inspected.Config.Env).toContain(`SERVER_HOSTNAME=${serverHost}`);
+    expect(inspected.Config.Image).toBe("iperfclient:latest");
+    const serverContainer = await containerOf(String(instances(server)[0]?.vc_id));
+    expect(serverContainer).toBeDefined();
+
+    await nfvo.releaseNsr(nsr);
+    // deleteServerByIdAndWait is fire-and-forget for the NFVO: wait for the containers to go.
+    await waitFor(
+      async () => {
+        const left = await docker().listContainers({
+          all: true,
+          filters: { label: [`org.openiotfog.node`] },
+        });
+        return (
+          left.filter((c) => [lineOne, lineTwo].includes(String(c.Labels["org.openiotfog.node"]))).length ===
+          0
+        );
+      },
+      { timeoutMs: 20000, what: "no container left on either node" },
+    );
+  });
+
+  it("an unknown fog key fails INSTANTIATE with an ERROR naming it, and nothing is created", async () => {
+    const nsd = loadNsd("nsd-zigbee-line2.json", vnfmType);
+    const vnfd = (nsd.vnfd as Json[])[0] as Json;
+    const params = (vnfd.configurations as Json).configurationParameters as Json[];
+    params.push({ confKey: "fog.device", value: "zigbee" });
+    const nsr = await nfvo.deployNsr(nsd, h.vim.name);
+    expect(nsr.status).toBe("ERROR");
+    expect(nsr.errors[0]).toContain('configuration key "fog.device": unknown fog key');
+    expect(
+      nfvo.traffic.filter(
+        (t) =>
+          t.action === "GRANT_OPERATION" &&
+          t.body.virtualNetworkFunctionRecord !== undefined &&
+          (t.body.virtualNetworkFunctionRecord as Json).parent_ns_id === nsr.id,
+      ),
+    ).toHaveLength(0);
+  });
+
+  it("the ZigBee / line 2 NSD lands on the only node with both; losing that node is reported; then it fails, explained", async () => {
+    const nsd = loadNsd("nsd-zigbee-line2.json", vnfmType);
+    const nsr = await nfvo.deployNsr(nsd, h.vim.name);
+    expect(nsr.errors).toEqual([]);
+    expect(nsr.status).toBe("ACTIVE");
+    const gateway = instances(nsr.vnfrs.get("zigbee-gateway"))[0] as Json;
+    const vcId = String(gateway.vc_id);
+    expect(vcId.startsWith(`${lineTwo}:`)).toBe(true);
+    const container = await containerOf(vcId);
+    const inspected = await docker().getContainer(String(container?.id)).inspect();
+    expect(inspected.State.Running).toBe(true);
+    expect(inspected.Config.Env).toContain("ZIGBEE_CHANNEL=15");
+    expect(inspected.HostConfig.Devices).toEqual([
+      expect.objectContaining({ PathOnHost: expect.stringContaining("/dev/") as unknown as string }),
+    ]);
+    expect(inspected.HostConfig.Memory).toBe(32 * 1024 * 1024);
+
+    // Fog event upstream: the node running the VNFC goes away → an asynchronous ERROR for its VNF record.
+    await (agents[1] as Agent).lifecycle.stop();
+    const error = await waitFor(
+      () =>
+        nfvo.oneWay.find(
+          (m) =>
+            m.action === "ERROR" &&
+            String((m.exception as Json | undefined)?.detailMessage).includes(lineTwo),
+        ),
+      { timeoutMs: 20000, what: "ERROR about the lost node on vnfm.nfvo.actions" },
+    );
+    expect(String((error.exception as Json).detailMessage)).toContain("fog node lost under zigbee-gateway");
+    expect((error.virtualNetworkFunctionRecord as Json).name).toBe("zigbee-gateway");
+    expect(error.nsrId).toBe(nsr.id);
+    await nfvo.releaseNsr(nsr);
+
+    // The same NSD with no node that has both: the VNFM answers INSTANTIATE with an ERROR that explains why.
+    await waitFor(
+      async () =>
+        ((await nfvo.call(h.vim, "getQuota", [], "Quota")) as { instances: number }).instances === 50,
+      { timeoutMs: 20000, what: "the driver sees only line 1" },
+    );
+    const failed = await nfvo.deployNsr(loadNsd("nsd-zigbee-line2.json", vnfmType), h.vim.name);
+    expect(failed.status).toBe("ERROR");
+    expect(failed.errors).toHaveLength(1);
+    const why = failed.errors[0] as string;
+    expect(why).toContain("ALLOCATE_RESOURCES for zigbee-gateway failed");
+    expect(why).toContain("node.labels.line");
+    expect(why).toContain(lineOne);
+    const left = await docker().listContainers({
+      all: true,
+      filters: { label: [`org.openiotfog.node=${lineOne}`] },
+    });
+    expect(left).toHaveLength(0);
+  });
+});
