@@ -53,6 +53,8 @@ describe("driver: placement and deployment through real agents", () => {
   });
 
   afterAll(async () => {
+    // Also when a test stopped before its own deleteNetwork (idempotent).
+    await h?.emulator.call(h.vim, "deleteNetwork", ["iotfog-cell-lan"], "Boolean").catch(() => undefined);
     await h?.close();
     for (const a of agents) await a.lifecycle.stop();
     for (const s of setups) await s.cleanup();

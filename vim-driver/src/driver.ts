@@ -1,7 +1,8 @@
 import { KeepAlive, Lifecycle, type Component, type Logger } from "@openiotfog/shared";
 import type { DriverConfig } from "./config";
-import { buildOperatorSurfaces } from "./api/surfaces";
+import { buildOperatorSurfaces, createFleetView } from "./api/surfaces";
 import { AgentPool } from "./fleet/agents";
+import { Orchestrator } from "./fleet/orchestrator";
 import { LiveFleet } from "./openbaton/fleet/live-fleet";
 import { PluginServer } from "./openbaton/plugin-server";
 import { VimService } from "./openbaton/vim-service";
@@ -11,26 +12,34 @@ import { buildVnfm } from "./vnfm";
 export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
   logger.info("driver configured", { mqtt: config.mqtt.url, openbaton: config.openbaton.enabled });
   const components: Component[] = [new KeepAlive()];
-  const fleet = new LiveFleet(
-    {
-      url: config.mqtt.url,
-      username: config.mqtt.username,
-      password: config.mqtt.password,
-      topicPrefix: config.mqtt.topicPrefix,
-      nodeExpiryMs: config.fleet.nodeExpiryMs,
-    },
-    logger.child({ part: "fleet" }),
-  );
+  // One FleetView and one Orchestrator serve the API, the VIM service and the VNFM.
+  const shared = createFleetView(config, logger);
   const agents = new AgentPool({
-    node: (nodeId) => fleet.asFleetNode(nodeId),
+    node: (nodeId) => shared.view.node(nodeId),
     requestTimeoutMs: config.agents.requestTimeoutMs,
     attempts: config.agents.attempts,
     logger: logger.child({ part: "agents" }),
   });
-  components.push(fleet, agents);
-  // Fleet REST API, web GUI and the Open-Baton-independent deploy path (docs/operator.md).
-  if (config.api.enabled) components.push(...buildOperatorSurfaces(config, agents, logger).components);
-  const service = new VimService(config, fleet, agents, logger.child({ part: "vim" }));
+  components.push(shared.view, agents);
+  let orchestrator: Orchestrator;
+  if (config.api.enabled) {
+    // Fleet REST API, web GUI and the Open-Baton-independent deploy path (docs/operator.md).
+    const surfaces = buildOperatorSurfaces(config, agents, logger, { fleet: shared });
+    components.push(...surfaces.components);
+    orchestrator = surfaces.orchestrator;
+  } else {
+    orchestrator = new Orchestrator({
+      fleet: shared.view,
+      agents,
+      events: shared.events,
+      logger: logger.child({ part: "orchestrator" }),
+      requestTimeoutMs: config.agents.requestTimeoutMs,
+      deployTimeoutMs: config.agents.deployTimeoutMs,
+      imageTransferTimeoutMs: config.agents.imageTransferTimeoutMs,
+    });
+  }
+  const fleet = new LiveFleet(shared.view);
+  const service = new VimService(config, fleet, agents, orchestrator, logger.child({ part: "vim" }));
   if (config.openbaton.enabled) {
     const ob = config.openbaton;
     components.push(

@@ -139,6 +139,7 @@ export function serverStatus(containerState: string): "ACTIVE" | "INACTIVE" | "B
   switch (containerState) {
     case "running":
       return "ACTIVE";
+    case "pending":
     case "created":
     case "restarting":
       return "BUILD";

@@ -1,22 +1,22 @@
 import { createHash, randomBytes } from "node:crypto";
 import {
   IotFogError,
-  copyImage,
   errorMessage,
+  isIotFogError,
   parseConstraints,
   parseWith,
-  place,
   serviceSpecSchema,
   sleep,
   type AgentClient,
-  type Allocation,
   type ConstraintInput,
   type DeploymentInfo,
   type Logger,
-  type NodeState,
+  type NetworkAttachment,
   type ServiceSpec,
 } from "@openiotfog/shared";
 import type { AgentPool } from "../fleet/agents";
+import { agentDeploymentId, type Orchestrator } from "../fleet/orchestrator";
+import type { ReplicaDecision } from "../fleet/types";
 import type { DriverConfig, Flavor } from "../config";
 import type {
   DeploymentFlavour,
@@ -37,38 +37,49 @@ type Obj = Record<string, unknown>;
 
 /** What the driver remembers of a server it launched (hostname and virtual links are not on the agent). */
 interface PlacedServer {
-  extId: string;
-  nodeId: string;
-  deploymentId: string;
   hostname: string;
   image: { extId: string; name: string };
   flavor: DeploymentFlavour;
   virtualLinks: string[];
   floatingLinks: string[];
+  /** Where other fog nodes reach it (nodeAddress of its node at launch). */
+  address: string;
   created: string;
+}
+
+/** What a Server is made of: an orchestrator replica record, or an agent's deployment info. */
+interface ServerSource {
+  nodeId: string;
+  agentDeploymentId: string;
+  service: string;
+  image: string;
+  state: string;
+  containerName?: string | undefined;
 }
 
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
 
 /**
- * The VIM operations over the fleet: inventory from the live nodes, placement with the shared engine, and
- * deployment through the chosen node's agent. Containers are named by deployment ids that start with
- * `ob.<type>.<name>.`, so this driver lists and deletes only what it placed.
+ * The VIM operations over the shared fleet parts (vim-driver/src/fleet): inventory from the live nodes of the
+ * FleetView, agent calls through the AgentPool, and launches through the Orchestrator's deploy path (placement
+ * that sees every other deployment, image copy from a peer node, agent deploy, record), so Open Baton VNFCs
+ * also appear in the fleet API and GUI. Every launch is one orchestrator deployment named
+ * `ob-<type>-<name>-<random>`, so this driver lists and deletes only what it placed.
  */
 export class VimService implements VimOperations {
   private readonly placed = new Map<string, PlacedServer>();
-  /** Reservations of launches in flight, so concurrent launches see each other (placement accounting). */
-  private readonly reservations = new Map<string, { nodeId: string; allocation: Allocation }>();
   readonly deploymentPrefix: string;
 
   constructor(
     private readonly config: DriverConfig,
     private readonly fleet: LiveFleet,
     private readonly agents: AgentPool,
+    private readonly orchestrator: Orchestrator,
     private readonly logger: Logger,
   ) {
-    this.deploymentPrefix = `ob.${config.openbaton.type}.${config.openbaton.name}.`;
+    // Orchestrator deployment names are DNS labels (no dots); agent ids are `<name>.<service>.0`.
+    this.deploymentPrefix = `ob-${config.openbaton.type}-${config.openbaton.name}-`;
   }
 
   // ---------------------------------------------------------------------------------------------- inventory
@@ -85,7 +96,7 @@ export class VimService implements VimOperations {
     fn: (node: LiveNode, client: AgentClient) => Promise<T>,
   ): Promise<Array<{ node: LiveNode; value: T }>> {
     const nodes = this.fleet.live();
-    const settled = await Promise.allSettled(nodes.map((n) => fn(n, this.agents.client(n.nodeId))));
+    const settled = await Promise.allSettled(nodes.map(async (n) => fn(n, this.agents.client(n.nodeId))));
     const out: Array<{ node: LiveNode; value: T }> = [];
     settled.forEach((r, i) => {
       const node = nodes[i] as LiveNode;
@@ -185,66 +196,50 @@ export class VimService implements VimOperations {
 
   // ---------------------------------------------------------------------------------------------- servers
 
-  private isOurs(deploymentId: string): boolean {
-    return deploymentId.startsWith(this.deploymentPrefix);
+  private isOurs(agentId: string): boolean {
+    return agentId.startsWith(this.deploymentPrefix);
   }
 
-  private toServer(info: DeploymentInfo, node: LiveNode | undefined, status?: string): Server {
-    const extId = `${info.nodeId}:${info.deploymentId}`;
+  private toServer(r: ServerSource, status = serverStatus(r.state)): Server {
+    const extId = `${r.nodeId}:${r.agentDeploymentId}`;
     const known = this.placed.get(extId);
-    const address = node ? nodeAddress(node) : undefined;
     const ips: Record<string, string[]> = {};
     const floatingIps: Record<string, string> = {};
-    if (known && address) {
-      for (const vl of known.virtualLinks) ips[vl] = [address];
-      for (const vl of known.floatingLinks) floatingIps[vl] = address;
+    if (known) {
+      for (const vl of known.virtualLinks) ips[vl] = [known.address];
+      for (const vl of known.floatingLinks) floatingIps[vl] = known.address;
     }
-    const hostname = known?.hostname ?? info.service;
+    const hostname = known?.hostname ?? r.service;
     return {
       name: hostname,
       extId,
-      status: status ?? serverStatus(info.state),
-      extendedStatus: info.state,
+      status,
+      extendedStatus: r.state,
       hostName: hostname,
-      instanceName: info.containerName,
-      hypervisorHostName: info.nodeId,
+      instanceName: r.containerName ?? hostname,
+      hypervisorHostName: r.nodeId,
       ips,
       floatingIps,
-      image: known?.image ?? { extId: info.image, name: info.image },
+      image: known?.image ?? { extId: r.image, name: r.image },
       ...(known ? { flavor: known.flavor, created: known.created } : {}),
     };
   }
 
-  /** The containers this driver placed, with their real state; servers on silent nodes are INACTIVE. */
+  /**
+   * The containers this driver placed, from the orchestrator's records refreshed from the agents (so also the
+   * ones found on agents after a driver restart); servers on nodes that stopped answering are INACTIVE.
+   */
   async listServer(_vim: VimInstance): Promise<Server[]> {
-    const perNode = await this.onLiveNodes("list", async (_n, c) => (await c.call("list", {})).deployments);
     const out: Server[] = [];
-    const answered = new Set<string>();
-    for (const { node, value } of perNode) {
-      answered.add(node.nodeId);
-      for (const d of value) if (this.isOurs(d.deploymentId)) out.push(this.toServer(d, node));
-    }
-    for (const p of this.placed.values()) {
-      if (answered.has(p.nodeId)) continue;
-      out.push({
-        ...this.toServer(
-          {
-            deploymentId: p.deploymentId,
-            nodeId: p.nodeId,
-            service: p.hostname,
-            replica: 0,
-            image: p.image.name,
-            desired: "running",
-            state: "missing",
-            containerName: p.hostname,
-            devices: [],
-            createdAt: Date.parse(p.created),
-          },
-          undefined,
-          "INACTIVE",
-        ),
-        extendedStatus: "node offline",
-      });
+    for (const d of await this.orchestrator.list()) {
+      if (!d.id.startsWith(this.deploymentPrefix)) continue;
+      for (const r of d.replicas) {
+        out.push(
+          r.state === "unknown"
+            ? { ...this.toServer(r, "INACTIVE"), extendedStatus: "node offline" }
+            : this.toServer(r),
+        );
+      }
     }
     return out.sort((a, b) => a.extId.localeCompare(b.extId));
   }
@@ -309,150 +304,136 @@ export class VimService implements VimOperations {
     );
   }
 
+  /**
+   * Place, copy the image, deploy (Orchestrator.deploy, with the virtual links' networks made ready on the
+   * chosen node), then wait until the container runs, all inside launchTimeoutMs. A failure once the agent was
+   * asked to create the container answers `exception.server` (status ERROR) and removes what was created.
+   */
   async launch(vim: VimInstance, req: LaunchRequest): Promise<Server> {
     const deadline = Date.now() + this.config.launchTimeoutMs;
+    if (this.fleet.live().length === 0) throw new DriverError("no live fog node (no agent presence on MQTT)");
     const image = await this.resolveImage(req.image);
     const spec = this.buildSpec(vim, req, image.tag);
     const { flavour } = this.flavorFor(req.flavor);
-    const deploymentId = `${this.deploymentPrefix}${randomBytes(6).toString("hex")}`;
-    const live = this.fleet.live();
-    const nodes: NodeState[] = live.map((n) => ({
-      capabilities: n.capabilities,
-      online: true,
-      allocations: [...this.reservations.values()]
-        .filter((r) => r.nodeId === n.nodeId)
-        .map((r) => r.allocation),
-    }));
-    const decision = place({ spec, deploymentId, replica: 0 }, { nodes });
-    if (!decision.ok) {
-      throw new DriverError(
-        live.length === 0 ? "no live fog node (no agent presence on MQTT)" : decision.message,
-      );
-    }
-    const node = live.find((n) => n.nodeId === decision.nodeId) as LiveNode;
-    const extId = `${node.nodeId}:${deploymentId}`;
-    this.reservations.set(deploymentId, {
-      nodeId: node.nodeId,
-      allocation: {
-        deploymentId,
-        service: spec.name,
-        state: "reserved",
-        resources: { ...spec.resources },
-        devices: decision.devices.map((d) => ({ id: d.device.id, exclusive: d.exclusive })),
+    const name = `${this.deploymentPrefix}${randomBytes(6).toString("hex")}`;
+    const agentId = agentDeploymentId(name, spec.name, 0);
+    const virtualLinks = [...new Set(req.networks.map((cp) => cp.virtual_link_reference))];
+    const at: { nodeId?: string; starting: boolean } = { starting: false };
+    const deploying = this.orchestrator.deploy(
+      { name, services: [spec] },
+      (p) => {
+        if (p.phase === "placed") at.nodeId = p.nodeId;
+        else if (p.phase === "starting") at.starting = true;
       },
-    });
-    const record: PlacedServer = {
-      extId,
-      nodeId: node.nodeId,
-      deploymentId,
-      hostname: req.hostname,
-      image: { extId: image.extId, name: image.tag },
-      flavor: flavour,
-      virtualLinks: [...new Set(req.networks.map((cp) => cp.virtual_link_reference))],
-      floatingLinks: Object.keys(req.floatingIps),
-      created: new Date().toISOString(),
-    };
-    let deployed = false;
+      (nodeId) => this.attachments(nodeId, virtualLinks, req.hostname),
+    );
     try {
-      const client = this.agents.client(node.nodeId);
-      const attachments = await this.ensureNetworks(client, node, record.virtualLinks, req.hostname);
-      await this.ensureImage(client, node, image.tag);
-      this.placed.set(extId, record);
-      const result = await client.call(
-        "deploy",
-        { deploymentId, spec, devices: decision.devices, networks: attachments, start: true },
-        { timeoutMs: Math.max(1, Math.min(this.config.agents.deployTimeoutMs, deadline - Date.now())) },
-      );
-      deployed = true;
-      let info = result.deployment;
-      while (req.wait && info.state !== "running") {
-        if (["exited", "dead"].includes(info.state) || Date.now() > deadline) {
-          throw new IotFogError(
-            "RUNTIME_ERROR",
-            `container of ${req.hostname} on ${node.nodeId} is ${info.state}${info.exitCode === undefined ? "" : ` (exit code ${info.exitCode})`}`,
-          );
-        }
-        await sleep(200);
-        info = await client.call("inspect", { deploymentId });
+      const record = await beforeDeadline(deploying, deadline, `launch of ${req.hostname}`);
+      const replica = record.replicas[0];
+      if (replica === undefined) throw new IotFogError("INTERNAL", `deployment ${name} has no replica`);
+      let source: ServerSource = replica;
+      if (req.wait && replica.state !== "running") {
+        const info = await this.waitRunning(replica.nodeId, agentId, req.hostname, deadline);
+        source = { ...replica, state: info.state, containerName: info.containerName };
       }
-      this.logger.info("launched", { hostname: req.hostname, nodeId: node.nodeId, deploymentId });
-      return this.toServer(info, node);
+      const node = this.fleet.liveNode(replica.nodeId);
+      this.placed.set(`${replica.nodeId}:${agentId}`, {
+        hostname: req.hostname,
+        image: { extId: image.extId, name: image.tag },
+        flavor: flavour,
+        virtualLinks,
+        floatingLinks: Object.keys(req.floatingIps),
+        address: node ? nodeAddress(node) : replica.nodeId,
+        created: new Date(record.createdAt).toISOString(),
+      });
+      this.logger.info("launched", { hostname: req.hostname, nodeId: replica.nodeId, deploymentId: agentId });
+      return this.toServer(source);
     } catch (e) {
-      this.placed.delete(extId);
-      if (!deployed && !(e instanceof IotFogError && e.code === "TIMEOUT"))
-        throw e instanceof DriverError ? e : new DriverError(errorMessage(e));
-      // Something may be left on the node: report it to the NFVO, then remove it.
+      const nodeId = at.nodeId;
+      if (nodeId === undefined) throw new DriverError(placementMessage(e));
+      const message = `launch of ${req.hostname} on ${nodeId} failed: ${errorMessage(e)}`;
+      if (!at.starting) throw new DriverError(message);
+      // The container may exist (or still be coming): report it to the NFVO, remove it once the deploy settled.
       const partial = this.toServer(
         {
-          deploymentId,
-          nodeId: node.nodeId,
+          nodeId,
+          agentDeploymentId: agentId,
           service: spec.name,
-          replica: 0,
           image: image.tag,
-          desired: "running",
           state: "dead",
           containerName: req.hostname,
-          devices: [],
-          createdAt: Date.now(),
         },
-        node,
         "ERROR",
       );
-      void this.removeDeployment(node.nodeId, deploymentId);
-      throw new DriverError(`launch of ${req.hostname} on ${node.nodeId} failed: ${errorMessage(e)}`, {
-        ...partial,
-        hostName: req.hostname,
-        name: req.hostname,
-      });
-    } finally {
-      this.reservations.delete(deploymentId);
+      void deploying
+        .then(
+          () => undefined,
+          () => undefined,
+        )
+        .then(() => this.discard(name, nodeId, agentId));
+      throw new DriverError(message, { ...partial, hostName: req.hostname, name: req.hostname });
     }
   }
 
-  /** The per-node Docker networks of the virtual links (created on the chosen node if it lacks them). */
-  private async ensureNetworks(
-    client: AgentClient,
-    node: LiveNode,
+  private async waitRunning(
+    nodeId: string,
+    agentId: string,
+    hostname: string,
+    deadline: number,
+  ): Promise<DeploymentInfo> {
+    const client = this.agents.client(nodeId);
+    for (;;) {
+      const info = await client.call(
+        "inspect",
+        { deploymentId: agentId },
+        { timeoutMs: Math.max(1, Math.min(this.config.agents.requestTimeoutMs, deadline - Date.now())) },
+      );
+      if (info.state === "running") return info;
+      if (["exited", "dead", "missing"].includes(info.state) || Date.now() > deadline) {
+        throw new IotFogError(
+          "RUNTIME_ERROR",
+          `container of ${hostname} on ${nodeId} is ${info.state}${info.exitCode === undefined ? "" : ` (exit code ${info.exitCode})`}`,
+        );
+      }
+      await sleep(100);
+    }
+  }
+
+  /** The per-node Docker networks of the virtual links, created on the chosen node if it lacks them. */
+  private async attachments(
+    nodeId: string,
     virtualLinks: string[],
     hostname: string,
-  ): Promise<Array<{ name: string; aliases: string[] }>> {
-    const out: Array<{ name: string; aliases: string[] }> = [];
-    for (const vl of virtualLinks) {
-      const name = this.dockerNetworkName(slugOf(vl), node.nodeId);
-      await client.call("networks.create", { name, driver: this.config.networks.driver, labels: {} });
-      out.push({ name, aliases: [hostname] });
-    }
-    return out;
-  }
-
-  /** Copies the image from a peer node over ZeroMQ when the chosen node lacks it (no registry needed). */
-  private async ensureImage(client: AgentClient, node: LiveNode, tag: string): Promise<void> {
-    const has = (await client.call("images.list", {})).images.some((i) => i.tags.includes(tag));
-    if (has) return;
-    for (const peer of this.fleet.live()) {
-      if (peer.nodeId === node.nodeId) continue;
-      const peerClient = this.agents.client(peer.nodeId);
-      let present: boolean;
-      try {
-        present = (await peerClient.call("images.list", {})).images.some((i) => i.tags.includes(tag));
-      } catch {
-        continue;
-      }
-      if (!present) continue;
-      this.logger.info("copying image between nodes", { image: tag, from: peer.nodeId, to: node.nodeId });
-      await copyImage(peerClient, client, tag);
-      return;
-    }
-    throw new IotFogError(
-      "IMAGE_NOT_FOUND",
-      `image ${tag} is on no live node that could copy it to ${node.nodeId}`,
+  ): Promise<NetworkAttachment[]> {
+    const client = this.agents.client(nodeId);
+    return Promise.all(
+      virtualLinks.map(async (vl) => {
+        const name = this.dockerNetworkName(slugOf(vl), nodeId);
+        await client.call("networks.create", { name, driver: this.config.networks.driver, labels: {} });
+        // The NFVO's hostname as alias: VNFCs on the same node and link reach each other by name.
+        return { name, aliases: [hostname] };
+      }),
     );
   }
 
+  /** Removes a failed launch on its node (short grace), then from the orchestrator's records. */
+  private async discard(name: string, nodeId: string, agentId: string): Promise<void> {
+    // The agent serialises commands per deployment id: this remove runs after a deploy still in progress there.
+    await this.removeDeployment(nodeId, agentId);
+    try {
+      await this.orchestrator.remove(name);
+    } catch (e) {
+      if (!(isIotFogError(e) && e.code === "NOT_FOUND"))
+        this.logger.warn("could not forget a failed launch", { name, error: errorMessage(e) });
+    }
+  }
+
+  /** True when the node answered (whether or not it still had the container). */
   private async removeDeployment(nodeId: string, deploymentId: string): Promise<boolean> {
     try {
-      const r = await this.agents.client(nodeId).call("remove", { deploymentId, timeoutSeconds: 2 });
-      return r.removed;
+      // A short stop grace: the NFVO's delete is fire-and-forget and a VNFC is disposable.
+      await this.agents.client(nodeId).call("remove", { deploymentId, timeoutSeconds: 2 });
+      return true;
     } catch (e) {
       this.logger.warn("could not remove a container", { nodeId, deploymentId, error: errorMessage(e) });
       return false;
@@ -462,16 +443,27 @@ export class VimService implements VimOperations {
   /** Idempotent: an unknown or already removed server is fine; the NFVO never sees errors here anyway. */
   async deleteServer(_vim: VimInstance, extId: string): Promise<boolean> {
     const sep = extId.indexOf(":");
-    const deploymentId = sep > 0 ? extId.slice(sep + 1) : extId;
-    if (!this.isOurs(deploymentId)) {
+    const agentId = sep > 0 ? extId.slice(sep + 1) : extId;
+    if (!this.isOurs(agentId)) {
       this.logger.info("delete of a server this driver did not place, ignored", { extId });
       return true;
     }
     const nodeId = sep > 0 ? extId.slice(0, sep) : undefined;
     this.placed.delete(extId);
-    const nodes =
-      nodeId !== undefined && this.fleet.liveNode(nodeId) ? [nodeId] : this.fleet.live().map((n) => n.nodeId);
-    await Promise.all(nodes.map((n) => this.removeDeployment(n, deploymentId)));
+    const removed =
+      nodeId !== undefined &&
+      this.fleet.liveNode(nodeId) !== undefined &&
+      (await this.removeDeployment(nodeId, agentId));
+    // Then the orchestrator forgets it (its own remove finds the container gone).
+    const dot = agentId.indexOf(".");
+    try {
+      await this.orchestrator.remove(dot > 0 ? agentId.slice(0, dot) : agentId);
+    } catch (e) {
+      if (!(isIotFogError(e) && e.code === "NOT_FOUND"))
+        this.logger.info("the orchestrator could not remove a server", { extId, error: errorMessage(e) });
+    }
+    // Its node did not answer, or the id names none: remove it wherever it may be.
+    if (!removed) await Promise.all(this.fleet.live().map((n) => this.removeDeployment(n.nodeId, agentId)));
     return true;
   }
 
@@ -660,4 +652,28 @@ export function nodeAddress(node: LiveNode): string {
     // not a URL: fall back to the hostname
   }
   return node.capabilities.hostname;
+}
+
+/** Rejects with TIMEOUT when `work` has not settled by `deadline` (epoch ms); `work` itself goes on. */
+async function beforeDeadline<T>(work: Promise<T>, deadline: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new IotFogError("TIMEOUT", `${what} did not finish in time`)),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The placement engine's own explanation of the first replica it could not place. */
+function placementMessage(e: unknown): string {
+  if (isIotFogError(e) && e.code === "PLACEMENT_FAILED" && Array.isArray(e.details?.decisions)) {
+    for (const d of e.details.decisions as ReplicaDecision[]) if (!d.decision.ok) return d.decision.message;
+  }
+  return errorMessage(e);
 }
