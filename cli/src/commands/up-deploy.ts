@@ -49,27 +49,14 @@ export class UpDeployer implements Component {
     const lines: string[] = [];
     for (const file of this.opts.blueprints) {
       if (this.stopped) return;
-      const blueprint = readFileSync(file, "utf8");
-      let deployment: DeploymentRecord | undefined;
-      for await (const msg of api.ndjson("/deployments", { blueprint })) {
-        if (msg.type === "progress") {
-          this.opts.logger.info("deploying example", {
-            file,
-            phase: msg.phase,
-            service: msg.service,
-            node: msg.nodeId,
-          });
-        } else if (msg.type === "result") {
-          deployment = msg.deployment as DeploymentRecord;
-        } else if (msg.type === "error") {
-          const err = toApiError(Number(msg.status ?? 500), msg);
-          // After a restart the agent still runs the example (it keeps its desired state): that is fine.
-          if (err.code !== "CONFLICT") throw err;
-          const id = /deployment "([^"]+)"/.exec(err.message)?.[1] ?? file;
-          deployment = await api.json<DeploymentRecord>("GET", `/deployments/${encodeURIComponent(id)}`);
-        }
+      try {
+        const deployment = await this.deployOne(api, file);
+        if (deployment !== undefined) lines.push(...this.describe(deployment, nodes));
+      } catch (e) {
+        // The stack stays up: the operator sees why and can retry with `iotfog deploy`.
+        this.opts.logger.error("example deployment failed", { file, error: errorMessage(e) });
+        lines.push(`  NOT deployed: ${file}: ${errorMessage(e)}  (retry: npx iotfog deploy ${file})`);
       }
-      if (deployment !== undefined) lines.push(...this.describe(deployment, nodes));
     }
     const gui = `${this.opts.apiUrl}/#token=${this.opts.token}`;
     this.write(
@@ -80,10 +67,34 @@ export class UpDeployer implements Component {
         `  web GUI:    ${gui}`,
         `  fleet API:  ${this.opts.apiUrl}/api/v1  (token in ${this.opts.tokenFile})`,
         "  try:        npx iotfog nodes    npx iotfog ps    npx iotfog events -f    (in this directory)",
-        "  stop:       Ctrl-C (the example keeps running on the agent; remove it with `npx iotfog rm hello`)",
+        "  stop:       Ctrl-C (deployments keep running on the agent; remove one with `npx iotfog rm ID`)",
         "",
       ].join("\n") + "\n",
     );
+  }
+
+  private async deployOne(api: ApiClient, file: string): Promise<DeploymentRecord | undefined> {
+    const blueprint = readFileSync(file, "utf8");
+    let deployment: DeploymentRecord | undefined;
+    for await (const msg of api.ndjson("/deployments", { blueprint })) {
+      if (msg.type === "progress") {
+        this.opts.logger.info("deploying example", {
+          file,
+          phase: msg.phase,
+          service: msg.service,
+          node: msg.nodeId,
+        });
+      } else if (msg.type === "result") {
+        deployment = msg.deployment as DeploymentRecord;
+      } else if (msg.type === "error") {
+        const err = toApiError(Number(msg.status ?? 500), msg);
+        // After a restart the agent still runs the example (it keeps its desired state): that is fine.
+        if (err.code !== "CONFLICT") throw err;
+        const id = /deployment "([^"]+)"/.exec(err.message)?.[1] ?? file;
+        deployment = await api.json<DeploymentRecord>("GET", `/deployments/${encodeURIComponent(id)}`);
+      }
+    }
+    return deployment;
   }
 
   private describe(d: DeploymentRecord, nodes: NodeSummary[]): string[] {
