@@ -6,7 +6,7 @@ import {
   type AttributeValue,
 } from "./attributes";
 import type { ConstraintScalar, ConstraintTerm, ConstraintValue, Requirement } from "./ast";
-import { checkShape, findOperator } from "./operators";
+import { checkShape, findOperator, type CheckedValue } from "./operators";
 
 /**
  * Turns AST terms into predicates over nodes. Compilation resolves the attribute and the operator and checks
@@ -48,7 +48,8 @@ export function formatTerm(term: ConstraintTerm): string {
 export function compileTerm(term: ConstraintTerm): CompiledTerm {
   const attribute = resolveAttribute(term.attribute);
   const operator = findOperator(term.operator);
-  const matcher = operator.compile(checkShape(operator, term.value), attribute);
+  const checked = checkShape(operator, term.value);
+  const matcher = operator.compile(checked, attribute);
   const whenMissing = operator.whenMissing;
   const read = attribute.read;
   return {
@@ -56,11 +57,32 @@ export function compileTerm(term: ConstraintTerm): CompiledTerm {
     text: formatTerm({ ...term, operator: operator.name }),
     cost: operator.cost,
     attribute,
-    test: (node) => {
-      const v = read(node);
-      return v === undefined ? whenMissing : matcher(v);
-    },
+    test:
+      directTextTest(operator.name, checked, attribute) ??
+      ((node) => {
+        const v = read(node);
+        return v === undefined ? whenMissing : matcher(v);
+      }),
   };
+}
+
+/**
+ * Swarm-style `label == value` and `!=` on plain text are most of what fleets use: test them with one read and
+ * one comparison instead of three closure calls (a measurable share of a decision over 10,000 nodes). Same
+ * semantics as the operators: a missing attribute fails `==` and passes `!=`.
+ */
+function directTextTest(
+  operator: string,
+  checked: CheckedValue,
+  attribute: AttributeInfo,
+): ((node: AttributeSource) => boolean) | undefined {
+  if (attribute.kind !== "string" || checked.shape !== "scalar") return undefined;
+  const raw = typeof checked.value === "string" ? checked.value : String(checked.value);
+  const text = attribute.canonicalValue ? attribute.canonicalValue(raw) : raw;
+  const read = attribute.read;
+  if (operator === "equal") return (node) => read(node) === text;
+  if (operator === "not_equal") return (node) => read(node) !== text;
+  return undefined;
 }
 
 /** How a node's value of an attribute reads in an explanation: `1.8GiB`, `1.2GHz`, `[mqtt, opcua]`, `no value`. */
