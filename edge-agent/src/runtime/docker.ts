@@ -1,5 +1,7 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
+// Must come before dockerode: defers its SSH and BuildKit parts (see defer-heavy.ts).
+import "./defer-heavy";
 import Docker from "dockerode";
 import {
   IotFogError,
