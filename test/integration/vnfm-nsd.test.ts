@@ -76,8 +76,9 @@ describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and tw
     await requireMqtt();
     await ensureTutorialImages();
     tree = mkdtempSync(path.join(os.tmpdir(), "iotfog-vnfm-tree-"));
-    const roots = passthroughTree(tree);
     for (const line of ["1", "2"]) {
+      // One tree per node, so a device can be detached from one node only.
+      const roots = passthroughTree(path.join(tree, `line-${line}`));
       const s = await testAgentSetup({
         labels: { line },
         discovery: { ...roots, refreshIntervalMs: 1000, deviceScanIntervalMs: 500 },
@@ -197,9 +198,8 @@ describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and tw
     ).toHaveLength(0);
   });
 
-  it("the ZigBee / line 2 NSD lands on the only node with both; losing that node is reported; then it fails, explained", async () => {
-    const nsd = loadNsd("nsd-zigbee-line2.json", vnfmType);
-    const nsr = await nfvo.deployNsr(nsd, h.vim.name);
+  it("the ZigBee / line 2 NSD lands on the only node with both; a detached stick is reported; then the NSD fails, explained", async () => {
+    const nsr = await nfvo.deployNsr(loadNsd("nsd-zigbee-line2.json", vnfmType), h.vim.name);
     expect(nsr.errors).toEqual([]);
     expect(nsr.status).toBe("ACTIVE");
     const gateway = instances(nsr.vnfrs.get("zigbee-gateway"))[0] as Json;
@@ -210,43 +210,72 @@ describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and tw
     expect(inspected.State.Running).toBe(true);
     expect(inspected.Config.Env).toContain("ZIGBEE_CHANNEL=15");
     expect(inspected.HostConfig.Devices).toEqual([
-      expect.objectContaining({ PathOnHost: expect.stringContaining("/dev/") as unknown as string }),
+      expect.objectContaining({ PathInContainer: expect.any(String) as unknown }),
     ]);
     expect(inspected.HostConfig.Memory).toBe(32 * 1024 * 1024);
 
-    // Fog event upstream: the node running the VNFC goes away → an asynchronous ERROR for its VNF record.
-    await (agents[1] as Agent).lifecycle.stop();
+    // Fog event upstream: the stick is pulled out of line 2's node → an asynchronous ERROR for the VNF record.
+    rmSync(path.join(tree, "line-2", "sys/class/tty/null"));
+    rmSync(path.join(tree, "line-2", "sys/bus/usb/devices/1-1"));
     const error = await waitFor(
       () =>
         nfvo.oneWay.find(
           (m) =>
             m.action === "ERROR" &&
-            String((m.exception as Json | undefined)?.detailMessage).includes(lineTwo),
+            String((m.exception as Json | undefined)?.detailMessage).includes(
+              "device detached under zigbee-gateway",
+            ),
         ),
-      { timeoutMs: 20000, what: "ERROR about the lost node on vnfm.nfvo.actions" },
+      { timeoutMs: 20000, what: "ERROR about the detached device on vnfm.nfvo.actions" },
     );
-    expect(String((error.exception as Json).detailMessage)).toContain("fog node lost under zigbee-gateway");
+    expect(String((error.exception as Json).detailMessage)).toContain(lineTwo);
     expect((error.virtualNetworkFunctionRecord as Json).name).toBe("zigbee-gateway");
     expect(error.nsrId).toBe(nsr.id);
     await nfvo.releaseNsr(nsr);
+    await waitFor(async () => (await containerOf(vcId)) === undefined, {
+      timeoutMs: 20000,
+      what: "gateway removed",
+    });
 
     // The same NSD with no node that has both: the VNFM answers INSTANTIATE with an ERROR that explains why.
-    await waitFor(
-      async () =>
-        ((await nfvo.call(h.vim, "getQuota", [], "Quota")) as { instances: number }).instances === 50,
-      { timeoutMs: 20000, what: "the driver sees only line 1" },
-    );
     const failed = await nfvo.deployNsr(loadNsd("nsd-zigbee-line2.json", vnfmType), h.vim.name);
     expect(failed.status).toBe("ERROR");
     expect(failed.errors).toHaveLength(1);
     const why = failed.errors[0] as string;
     expect(why).toContain("ALLOCATE_RESOURCES for zigbee-gateway failed");
-    expect(why).toContain("node.labels.line");
-    expect(why).toContain(lineOne);
-    const left = await docker().listContainers({
-      all: true,
-      filters: { label: [`org.openiotfog.node=${lineOne}`] },
-    });
-    expect(left).toHaveLength(0);
+    expect(why).toContain("no node satisfies");
+    expect(why).toMatch(new RegExp(`node\\.labels\\.line == 2 \\(${lineOne} has 1\\)`));
+    expect(why).toContain("device zigbee");
+    for (const node of [lineOne, lineTwo]) {
+      const left = await docker().listContainers({
+        all: true,
+        filters: { label: [`org.openiotfog.node=${node}`] },
+      });
+      expect(left).toHaveLength(0);
+    }
+  });
+
+  it("a lost node under a running VNF is reported to the NFVO as an ERROR for that VNF record", async () => {
+    const nsr = await nfvo.deployNsr(loadNsd("nsd-iperf.json", vnfmType), h.vim.name);
+    expect(nsr.status).toBe("ACTIVE");
+    const server = instances(nsr.vnfrs.get("iperf-server"))[0] as Json;
+    const node = String(server.vc_id).slice(0, String(server.vc_id).indexOf(":"));
+    const index = node === lineOne ? 0 : 1;
+    await (agents[index] as Agent).lifecycle.stop();
+    const error = await waitFor(
+      () =>
+        nfvo.oneWay.find(
+          (m) =>
+            m.action === "ERROR" &&
+            String((m.exception as Json | undefined)?.detailMessage).includes(
+              "fog node lost under iperf-server",
+            ),
+        ),
+      { timeoutMs: 20000, what: "ERROR about the lost node on vnfm.nfvo.actions" },
+    );
+    expect(String((error.exception as Json).detailMessage)).toContain(node);
+    expect(error.nsrId).toBe(nsr.id);
+    // Release still answers; the containers on the stopped node are the test cleanup's (by node label).
+    await nfvo.releaseNsr(nsr);
   });
 });
