@@ -132,6 +132,12 @@ export class NfvoWithVnfms extends NfvoEmulator {
     await super.stop(opts);
   }
 
+  /** A restarted NFVO with the default create-drop database forgets VNFM endpoints too. */
+  override forgetDatabase(): void {
+    super.forgetDatabase();
+    this.endpoints.clear();
+  }
+
   /** ComponentManager.enableManager for VNFMs: the RabbitMQ user is `type`, the permissions name the endpoint. */
   override async enableManager(message: string): Promise<string | null> {
     let body: Json;

@@ -1,0 +1,86 @@
+/**
+ * The fog VNFM's registration life: it registers as a VNFM (vnfmManagerEndpoint) with the NFVO emulator over a
+ * real RabbitMQ, registers again when the NFVO restarts with an empty database (its default create-drop store),
+ * answers on its endpoint queue afterwards, and deregisters on shutdown (the NFVO drops the endpoint and the
+ * RabbitMQ user). No agents: nothing here touches the fleet.
+ */
+import { RABBIT_ADMIN, RABBIT_MGMT_URL, rabbitManagement, uniqueName, waitFor } from "../helpers/services";
+import { getQueues, managerPermissions } from "../nfvo-emulator";
+import { startDriverHarness, type DriverHarness } from "../nfvo-emulator/harness";
+import { NfvoWithVnfms } from "../nfvo-emulator/vnfm/nfvo-vnfm";
+
+describe("fog VNFM: registration, NFVO restart, deregistration", () => {
+  const vnfmType = uniqueName("fog");
+  let h: DriverHarness;
+  let nfvo: NfvoWithVnfms;
+
+  const registrations = (): number =>
+    nfvo.events.filter((e) => e.kind === "register" && e.type === vnfmType && !e.reused).length;
+
+  async function serving(): Promise<void> {
+    await waitFor(
+      async () =>
+        nfvo.endpoints.has(vnfmType) &&
+        (await getQueues({ url: RABBIT_MGMT_URL, ...RABBIT_ADMIN }, h.vhost.vhost)).includes(vnfmType),
+      { timeoutMs: 20000, what: `VNFM endpoint ${vnfmType} registered and consumed` },
+    );
+  }
+
+  beforeAll(async () => {
+    h = await startDriverHarness({
+      emulator: (options) => new NfvoWithVnfms(options),
+      driver: { vnfm: { enabled: true, type: vnfmType } },
+    });
+    nfvo = h.emulator as NfvoWithVnfms;
+    await serving();
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("registers with the endpoint, gets the NFVO's permissions for it, and answers on its queue", async () => {
+    expect(nfvo.endpoints.get(vnfmType)).toMatchObject({
+      type: vnfmType,
+      endpoint: vnfmType,
+      endpointType: "RABBIT",
+    });
+    const perms = await rabbitManagement(
+      "GET",
+      `/api/permissions/${encodeURIComponent(h.vhost.vhost)}/${encodeURIComponent(vnfmType)}`,
+    );
+    expect(perms.json).toMatchObject(managerPermissions(vnfmType));
+    // The NFVO's ERROR is answered (go-openbaton answers null); any answer proves the endpoint is served.
+    expect(
+      await nfvo.sendToVnfm(vnfmType, { action: "ERROR", vnfr: { name: "probe" }, message: "probe" }),
+    ).toBeNull();
+    const bad = await nfvo.sendToVnfm(vnfmType, { action: "START" });
+    expect(bad).toMatchObject({ action: "ERROR" });
+  });
+
+  it("registers again when the NFVO restarts with an empty database, and serves again", async () => {
+    const before = registrations();
+    await nfvo.stop({ removeUsers: false });
+    nfvo.forgetDatabase();
+    await new Promise((r) => setTimeout(r, 1500));
+    await nfvo.start();
+    await waitFor(() => registrations() > before, {
+      timeoutMs: 20000,
+      what: "VNFM registration after the restart",
+    });
+    await serving();
+    expect(
+      await nfvo.sendToVnfm(vnfmType, { action: "ERROR", vnfr: { name: "probe" }, message: "probe" }),
+    ).toBeNull();
+  });
+
+  it("deregisters on shutdown: the NFVO drops the endpoint and the VNFM's RabbitMQ user", async () => {
+    await h.stopDriver();
+    await waitFor(() => nfvo.events.some((e) => e.kind === "deregister" && e.username === vnfmType), {
+      what: "VNFM deregistration",
+    });
+    expect(nfvo.endpoints.has(vnfmType)).toBe(false);
+    const user = await rabbitManagement("GET", `/api/users/${encodeURIComponent(vnfmType)}`);
+    expect(user.status).toBe(404);
+  });
+});
