@@ -65,11 +65,6 @@ export class NodeView implements AttributeSource {
     return this;
   }
 
-  /** A view of the current node that survives the next reset. */
-  detach(): NodeView {
-    return new NodeView(this.state, this.who);
-  }
-
   private scan(): void {
     if (this.scanned) return;
     this.scanned = true;
@@ -185,15 +180,14 @@ export class NodeView implements AttributeSource {
   }
 }
 
-/** Views of the nodes that already hold replicas of the requesting service (for spread and distinct_property). */
-export function nodesRunningService(states: readonly NodeState[], who: RequestIdentity): NodeView[] {
-  const out: NodeView[] = [];
+/** The nodes (states) that already hold replicas of the requesting service, for spread and distinct_property. */
+export function statesRunningService(states: readonly NodeState[], who: RequestIdentity): NodeState[] {
+  const out: NodeState[] = [];
   const first = states[0];
   if (first === undefined) return out;
   const cursor = new NodeView(first, who);
   for (const state of states) {
-    if (state.allocations.length === 0) continue;
-    if (cursor.reset(state).replicasOfService > 0) out.push(cursor.detach());
+    if (state.allocations.length > 0 && cursor.reset(state).replicasOfService > 0) out.push(state);
   }
   return out;
 }

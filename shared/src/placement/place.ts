@@ -2,9 +2,10 @@ import type { ServiceSpec } from "../blueprint/spec";
 import { IotFogError } from "../errors";
 import { failureSentence } from "./explain";
 import { filterPlugins } from "./filters";
-import { NodeView, nodesRunningService, type RequestIdentity } from "./node-view";
+import { NodeView, statesRunningService, type RequestIdentity } from "./node-view";
 import {
   clampScore,
+  nodeSetOf,
   type NodeSet,
   type PlacementContext,
   type Predicate,
@@ -110,13 +111,15 @@ export function place(
   const who = identityOf(request);
   const nodes = snapshot.nodes;
   // Filters that need cluster-wide counts before the pass compute them; scorers get what the pass collected.
-  let running: NodeView[] | undefined;
+  let running: NodeState[] | undefined;
+  let runningSet: NodeSet | undefined;
   const ctx: PlacementContext = {
     request,
     spec: request.spec,
     who,
     nodes,
-    nodesRunningService: () => (running ??= nodesRunningService(nodes, who)),
+    nodesRunningService: () =>
+      (runningSet ??= nodeSetOf((running ??= statesRunningService(nodes, who)), who)),
   };
   const staged = stagePredicates(ctx);
 
@@ -128,12 +131,11 @@ export function place(
   const cursor = new NodeView(nodes[0] ?? PLACEHOLDER_NODE, who);
   const tests = staged.map((s) => s.predicate.test);
   const collectRunning = running === undefined;
-  const collected: NodeView[] = [];
+  const collected: NodeState[] = [];
   for (const state of nodes) {
     cursor.reset(state);
     // While the node is in cache anyway: does it run this service? (spread and anti-affinity want to know)
-    if (collectRunning && state.allocations.length > 0 && cursor.replicasOfService > 0)
-      collected.push(cursor.detach());
+    if (collectRunning && state.allocations.length > 0 && cursor.replicasOfService > 0) collected.push(state);
     let failedAt = -1;
     for (let i = 0; i < tests.length; i++) {
       if (!(tests[i] as Predicate["test"])(cursor)) {
@@ -185,14 +187,7 @@ export function place(
   }
 
   // Scorers see the feasible nodes through a reusable view as well: nothing is allocated per node.
-  const feasibleCursor = new NodeView(feasible[0] as NodeState, who);
-  const feasibleSet: NodeSet = {
-    size: feasible.length,
-    forEach: (visit) => {
-      for (const state of feasible) visit(feasibleCursor.reset(state));
-    },
-    some: (test) => feasible.some((state) => test(feasibleCursor.reset(state))),
-  };
+  const feasibleSet = nodeSetOf(feasible, who);
 
   // Scoring: only scorers with something to say take part; weights normalise the mean.
   const scorers: Array<{ name: string; weight: number; scorer: PreparedScorer }> = [];

@@ -1,5 +1,5 @@
 import type { ServiceSpec } from "../blueprint/spec";
-import type { NodeView, RequestIdentity } from "./node-view";
+import { NodeView, type RequestIdentity } from "./node-view";
 import type { NodeState, PlacementRequest } from "./types";
 
 /**
@@ -14,7 +14,7 @@ export interface PlacementContext {
   /** Every node of the snapshot, also the ones later filtered out. */
   nodes: readonly NodeState[];
   /** Nodes already holding replicas of this service (cluster-wide counts: spread, distinct_property). Memoised. */
-  nodesRunningService: () => readonly NodeView[];
+  nodesRunningService: () => NodeSet;
 }
 
 /** One yes/no check on a node, with what it saw when the answer is no. */
@@ -52,6 +52,20 @@ export interface NodeSet {
   readonly size: number;
   forEach(visit: (node: NodeView) => void): void;
   some(test: (node: NodeView) => boolean): boolean;
+}
+
+/** A NodeSet over states, visited through one view of its own. */
+export function nodeSetOf(states: readonly NodeState[], who: RequestIdentity): NodeSet {
+  let cursor: NodeView | undefined;
+  const view = (state: NodeState): NodeView =>
+    cursor === undefined ? (cursor = new NodeView(state, who)) : cursor.reset(state);
+  return {
+    size: states.length,
+    forEach: (visit) => {
+      for (const state of states) visit(view(state));
+    },
+    some: (test) => states.some((state) => test(view(state))),
+  };
 }
 
 /** Scores feasible nodes for one request; every score is 0..100 (higher is better). */

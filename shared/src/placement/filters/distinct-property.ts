@@ -26,11 +26,11 @@ export const distinctPropertyFilter: FilterPlugin = {
       }
       // Cluster-wide: replicas on every node count, including nodes filtered out for other reasons.
       const used = new Map<string, number>();
-      for (const node of ctx.nodesRunningService()) {
+      ctx.nodesRunningService().forEach((node) => {
         const n = node.replicasOfService;
         const value = propertyOf(attribute, node);
         if (value !== undefined) used.set(value, (used.get(value) ?? 0) + n);
-      }
+      });
       return {
         text: `at most ${rule.limit} replica${rule.limit === 1 ? "" : "s"} per ${rule.attribute}`,
         cost: 2,

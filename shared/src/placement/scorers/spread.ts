@@ -18,7 +18,7 @@ interface PreparedSpread {
  */
 function prepareSpread(
   spread: Spread,
-  running: readonly NodeView[],
+  running: NodeSet,
   feasible: NodeSet,
   attribute: AttributeInfo,
 ): PreparedSpread {
@@ -28,13 +28,13 @@ function prepareSpread(
   };
   const counts = new Map<string, number>();
   let total = 0;
-  for (const n of running) {
+  running.forEach((n) => {
     const c = n.replicasOfService;
     const v = valueOf(n);
-    if (v === undefined) continue;
+    if (v === undefined) return;
     counts.set(v, (counts.get(v) ?? 0) + c);
     total += c;
-  }
+  });
   if (spread.targets.length === 0) {
     // Only values a replica could go to matter for "emptiest".
     let min = Infinity;
