@@ -3,7 +3,14 @@ import { parseFogSpec } from "../src/openbaton/fog-spec";
 import { dependencyEnv } from "../src/vnfm/dependencies";
 import { instantiateMessageSchema, vnfRecordDependencySchema } from "../src/vnfm/messages";
 import { buildVnfr } from "../src/vnfm/records";
-import { parseDevices, parsePublish, parseVolume, translateVnf, type FogSpec } from "../src/vnfm/translate";
+import {
+  DOCKER_VNFM_KEYS,
+  parseDevices,
+  parsePublish,
+  parseVolume,
+  translateVnf,
+  type FogSpec,
+} from "../src/vnfm/translate";
 import { amendUserdata, encodeUserdata } from "../src/vnfm/userdata";
 
 function one(configuration: Array<[string, string]>, metadata: Record<string, string> = {}): FogSpec {
@@ -71,6 +78,24 @@ describe("VNFD configuration → fog spec (Docker VNFM keys)", () => {
     ]);
     expect(spec.notApplied).toEqual(["dns", "hostname", "aliases"]);
     expect(spec.env).toEqual({});
+  });
+
+  it("never turns a Docker VNFM key into an environment variable", () => {
+    const values: Record<string, string> = {
+      cmd: "sleep 1",
+      command: "sleep 1",
+      publish: "80",
+      expose: "81",
+      aliases: "net:a",
+      volumes: "/a:/b",
+      dns: "10.0.0.2",
+      hostname: "h",
+      restart_policy_condition: "any",
+      constraints: "node.labels.line==2",
+    };
+    for (const key of DOCKER_VNFM_KEYS) {
+      expect(one([[key.toUpperCase(), values[key] ?? ""]]).env).toEqual({});
+    }
   });
 
   it("matches keys exactly, unlike go-docker-vnfm's substring match: MY_DNS_NAME stays an environment variable", () => {

@@ -593,9 +593,4 @@ export class VnfManager {
       }
     }
   }
-
-  /** VNFC ids (vc_id) of every record this manager knows, for fault matching. */
-  knownVnfcs(): string[] {
-    return [...this.records.values()].flatMap((s) => instancesOf(s.vnfr).flatMap((i) => vcIdOf(i) ?? []));
-  }
 }

@@ -15,26 +15,6 @@ export const NFVO_ONE_WAY_QUEUE = "vnfm.nfvo.actions";
 
 export type Json = Record<string, unknown>;
 
-/** Actions the NFVO sends to a VNFM (Action enum names). */
-export const nfvoActions = [
-  "INSTANTIATE",
-  "MODIFY",
-  "START",
-  "STOP",
-  "RELEASE_RESOURCES",
-  "SCALE_OUT",
-  "SCALE_IN",
-  "SCALING",
-  "HEAL",
-  "ERROR",
-  "CONFIGURE",
-  "UPDATE",
-  "RESUME",
-  "INSTANTIATE_FINISH",
-  "RELEASE_RESOURCES_FINISH",
-] as const;
-export type NfvoAction = (typeof nfvoActions)[number];
-
 const obj = z.record(z.unknown());
 const stringMap = z
   .record(z.string().nullable())

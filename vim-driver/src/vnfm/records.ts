@@ -1,4 +1,4 @@
-import type { InstantiateMessage, Json, Vdu, Vnfd, Vnfr, VnfcInstance } from "./messages";
+import type { InstantiateMessage, Json, Vdu, Vnfd, Vnfr } from "./messages";
 
 /**
  * Building and reading VNF records the way the NFVO expects them (openbaton-protocol.md §5.4, rules of
@@ -8,10 +8,6 @@ import type { InstantiateMessage, Json, Vdu, Vnfd, Vnfr, VnfcInstance } from "./
 
 function list<T>(v: readonly T[] | null | undefined): T[] {
   return v === null || v === undefined ? [] : [...v];
-}
-
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** Copies a catalogue object without its database identity (`id`, `hbVersion`/`hb_version`). */
@@ -98,38 +94,10 @@ export function buildVnfr(message: InstantiateMessage): Json {
   return record;
 }
 
-/** Every VNFC instance of a record, with the VDU it belongs to. */
-export function vnfcInstancesOf(vnfr: Vnfr): Array<{ vdu: Vdu; instance: VnfcInstance & Json }> {
-  const out: Array<{ vdu: Vdu; instance: VnfcInstance & Json }> = [];
-  for (const vdu of list(vnfr.vdu)) {
-    for (const raw of list(vdu.vnfc_instance)) {
-      if (isObject(raw)) out.push({ vdu, instance: raw as VnfcInstance & Json });
-    }
-  }
-  return out;
-}
-
-/** Sets `state` on every VNFC instance of the record (in place) and returns it. */
-export function setVnfcStates(vnfr: Json, state: (instance: Json) => string): Json {
-  const vdus = Array.isArray(vnfr.vdu) ? (vnfr.vdu as unknown[]) : [];
-  for (const vdu of vdus) {
-    if (!isObject(vdu) || !Array.isArray(vdu.vnfc_instance)) continue;
-    for (const instance of vdu.vnfc_instance as unknown[]) {
-      if (isObject(instance)) instance.state = state(instance);
-    }
-  }
-  return vnfr;
-}
-
 /** Configuration parameters of a record or descriptor as `[key, value]` pairs, in order. */
 export function configurationPairs(source: {
   configurations?: Vnfr["configurations"];
 }): Array<[string, string]> {
   const params = source.configurations?.configurationParameters ?? [];
   return params.map((p) => [p.confKey, p.value === null || p.value === undefined ? "" : String(p.value)]);
-}
-
-/** The record as a plain JSON object (zod passthrough output), for replies. */
-export function asJson(vnfr: Vnfr): Json {
-  return vnfr as Json;
 }

@@ -1,6 +1,5 @@
 import { IotFogError, type ConstraintInput } from "@openiotfog/shared";
 import { formatFogSpec, parseFogSpec, type fogSpecV1Schema } from "../openbaton/fog-spec";
-import type { Json } from "./messages";
 import type { UserdataEncoder } from "./ports";
 import type { FogSpec } from "./translate";
 import type { z } from "zod";
@@ -90,10 +89,4 @@ export function amendUserdata(
   const line = formatFogSpec(amended, "base64url");
   const lines = userdata.split("\n").filter((l) => !/^[ \t]*#iotfog-spec\//.test(l));
   return [...lines.filter((l, i) => l !== "" || i < lines.length - 1), line, ""].join("\n");
-}
-
-/** For logs: the spec a userdata carries, or undefined. */
-export function describeUserdata(userdata: string): Json | undefined {
-  const parsed = parseFogSpec(userdata);
-  return parsed as Json | undefined;
 }
