@@ -49,7 +49,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const mb = (b: number): string => `${(b / MiB).toFixed(1)} MiB`;
 
 /** What the systemd unit and the Dockerfile pass to node (edge-agent/deploy/). */
-const AGENT_NODE_FLAGS = ["--max-semi-space-size=1", "--v8-pool-size=1", "--lite-mode"];
+const AGENT_NODE_FLAGS = ["--max-semi-space-size=1", "--v8-pool-size=1", "--optimize-for-size", "--no-opt"];
 
 /** Environment the systemd unit and the Dockerfile set: fewer glibc malloc arenas and libuv threads. */
 const AGENT_ENV = { MALLOC_ARENA_MAX: "2", UV_THREADPOOL_SIZE: "2" };
