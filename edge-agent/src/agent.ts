@@ -6,6 +6,7 @@ import { CapabilityService } from "./discovery/service";
 import { commandHandlers } from "./endpoint/handlers";
 import { CommandEndpoint } from "./endpoint/server";
 import { ImageTransfers } from "./images";
+import { createOperations, type Operations } from "./monitoring/operations";
 import { MqttPresence } from "./presence/presence";
 import { defaultRuntimes, type RuntimeRegistry } from "./runtime/registry";
 import type { ContainerRuntime } from "./runtime/runtime";
@@ -20,6 +21,8 @@ export interface Agent {
   images: ImageTransfers;
   endpoint: CommandEndpoint;
   presence: MqttPresence;
+  /** Hardware events, monitoring, local REST API, forwarding (docs/agent-events.md). */
+  ops: Operations;
 }
 
 function dataDirComponent(dir: string): Component {
@@ -51,6 +54,16 @@ export function createAgent(
     logger.child({ part: "deployments" }),
     (type, data) => presence.publishEvent(type, data),
   );
+  const ops = createOperations({
+    config,
+    logger,
+    startedAt,
+    runtime,
+    capabilities,
+    deployments,
+    presence: () => presence,
+    commandEndpoint: () => endpoint.advertise,
+  });
   const images = new ImageTransfers(
     config.dataDir,
     runtime,
@@ -66,7 +79,9 @@ export function createAgent(
       replyCacheMs: config.zmq.replyCacheMs,
       clockSkewToleranceMs: config.zmq.clockSkewToleranceMs,
     },
-    commandHandlers({ nodeId: config.nodeId, startedAt, capabilities, deployments, runtime, images }),
+    ops.wrapHandlers(
+      commandHandlers({ nodeId: config.nodeId, startedAt, capabilities, deployments, runtime, images }),
+    ),
     logger.child({ part: "endpoint" }),
   );
   const presence = new MqttPresence({
@@ -83,16 +98,18 @@ export function createAgent(
   const lifecycle = new Lifecycle(
     [
       dataDirComponent(config.dataDir),
+      ...ops.early,
       capabilities,
       images,
       deployments,
       endpoint,
       presence,
+      ...ops.late,
       new KeepAlive(),
     ],
     logger,
   );
-  return { lifecycle, runtime, capabilities, deployments, images, endpoint, presence };
+  return { lifecycle, runtime, capabilities, deployments, images, endpoint, presence, ops };
 }
 
 /** Composition root of the edge agent (`iotfog agent`, `iotfog up`). */

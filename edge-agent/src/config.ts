@@ -2,6 +2,10 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { DEFAULT_MAX_ATTACHMENT_BYTES, DEFAULT_MAX_ENVELOPE_BYTES, hexIdSchema } from "@openiotfog/shared";
+import { forwardingConfigSchema } from "./forwarding/config";
+import { hardwareConfigSchema } from "./hardware/config";
+import { monitoringConfigSchema } from "./monitoring/config";
+import { restConfigSchema } from "./rest/config";
 
 /** Agent configuration (YAML file + `IOTFOG_*` environment overrides). Reference: docs/agent.md. */
 
@@ -144,6 +148,11 @@ export const agentConfigSchema = z
       .strict()
       .default({}),
     labels: z.record(z.string()).default({}),
+    /** Hardware event endpoint, monitoring outlets, local REST API, forwarding: docs/agent-events.md. */
+    hardware: hardwareConfigSchema,
+    monitoring: monitoringConfigSchema,
+    rest: restConfigSchema,
+    forwarding: forwardingConfigSchema,
   })
   .strict();
 

@@ -6,6 +6,7 @@ import {
   type DeployParams,
   type DeployResult,
   type DeploymentInfo,
+  type Device,
   type Logger,
   type NodeEventType,
 } from "@openiotfog/shared";
@@ -176,6 +177,35 @@ export class DeploymentManager implements Component {
       await this.store.delete(id);
       if (known || removed > 0) this.emit("deployment.removed", { deploymentId: id });
       return { deploymentId: id, removed: known || removed > 0 };
+    });
+  }
+
+  /**
+   * A detached device is back (issue 5, hardware events): re-create the container so its mappings point at the
+   * devices' current host paths (a stick may return as another ttyUSB). Docker cannot change a container's devices.
+   */
+  restoreDevices(id: string, devices: Device[]): Promise<DeploymentInfo> {
+    return this.serial(id, async () => {
+      const record = this.record(id);
+      const updated: DeploymentRecord = {
+        ...record,
+        devices: record.devices.map((a) => {
+          const now = devices.find((d) => d.id === a.device.id);
+          if (now === undefined) return a;
+          const current = [now.path, now.stablePath].filter((p): p is string => p !== undefined);
+          return {
+            ...a,
+            device: now,
+            hostPath: current.includes(a.hostPath) ? a.hostPath : (now.stablePath ?? now.path),
+          };
+        }),
+      };
+      await this.store.put(updated);
+      await this.removeContainers(id, 5);
+      const created = await this.runtime.createContainer(this.containerSpec(updated));
+      if (updated.desired === "running") await this.runtime.startContainer(created.id);
+      this.emit("deployment.recreated", { deploymentId: id, reason: "devices restored" });
+      return this.info(updated);
     });
   }
 
