@@ -146,7 +146,7 @@ export class NfvoEmulator {
   }
 
   private async connect(): Promise<void> {
-    const conn = await amqp.connect(this.connectOptions());
+    const conn = await amqp.connect(this.connectOptions(), { noDelay: true });
     conn.on("error", () => undefined);
     conn.on("close", () => {
       if (this.conn === conn) this.conn = undefined;

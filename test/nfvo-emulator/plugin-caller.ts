@@ -79,7 +79,8 @@ export class PluginCaller {
     const pluginId = await this.getFullPluginId(pluginPrefix);
     const trace: RpcTrace = { pluginId, requestBody: body, unmatchedReplies: 0 };
     this.lastTrace = trace;
-    const connection = await amqp.connect(this.opts.connect);
+    // The Java client disables Nagle by default (DefaultSocketConfigurator): so does this.
+    const connection = await amqp.connect(this.opts.connect, { noDelay: true });
     connection.on("error", () => undefined);
     try {
       const channel = await connection.createChannel();

@@ -18,6 +18,7 @@ import {
   deregisterPlugin,
   describeBroker,
   registerPlugin,
+  socketOptions,
   type BrokerAddress,
 } from "./registration";
 
@@ -142,6 +143,7 @@ export class PluginServer implements Component {
   private async serve(credentials: ManagerCredentials, onServing: () => void): Promise<SessionEnd> {
     const conn = await amqp.connect(
       connectOptions(this.opts, credentials.rabbitUsername, credentials.rabbitPassword),
+      socketOptions,
     );
     let ended: SessionEnd | undefined;
     const end = new Promise<SessionEnd>((resolve) => {

@@ -30,6 +30,12 @@ export function connectOptions(broker: BrokerAddress, username: string, password
   };
 }
 
+/**
+ * Socket options of every AMQP connection: Nagle off (as the NFVO's Java client does by default), else small
+ * request / reply frames wait for delayed ACKs (~40 ms per round trip on Linux).
+ */
+export const socketOptions = { noDelay: true } as const;
+
 /** A readable name for logs: never includes credentials. */
 export function describeBroker(broker: BrokerAddress): string {
   const url = new URL(broker.brokerUrl);
@@ -61,7 +67,10 @@ export async function registerPlugin(
   let conn: ChannelModel | undefined;
   try {
     try {
-      conn = await amqp.connect(connectOptions(broker, registration.username, registration.password));
+      conn = await amqp.connect(
+        connectOptions(broker, registration.username, registration.password),
+        socketOptions,
+      );
     } catch (e) {
       throw new IotFogError(
         "UNAVAILABLE",
@@ -152,7 +161,10 @@ export async function deregisterPlugin(
 ): Promise<void> {
   let conn: ChannelModel | undefined;
   try {
-    conn = await amqp.connect(connectOptions(broker, registration.username, registration.password));
+    conn = await amqp.connect(
+      connectOptions(broker, registration.username, registration.password),
+      socketOptions,
+    );
     conn.on("error", () => undefined);
     const ch = await conn.createConfirmChannel();
     ch.on("error", () => undefined);
