@@ -52,7 +52,7 @@ async function startServer(openReads: boolean) {
   const bus = new EventBus({ nodeId: "n1", logger });
   const backend = memoryBackend(bus);
   const rest = createRestApp({ backend, token: TOKEN, openReads, logger, bodyLimitBytes: 4096 });
-  const server = new RestServer(rest, "127.0.0.1", 0, logger);
+  const server = new RestServer(() => rest, "127.0.0.1", 0, logger);
   await server.start();
   return { bus, backend, server, url: server.url };
 }

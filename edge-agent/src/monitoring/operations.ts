@@ -27,8 +27,8 @@ import { HardwareEventHandler } from "../hardware/handler";
 import { DeviceLeaseGate } from "../hardware/leases";
 import { UdevListener, hasUdevadm, type UsbClassifier } from "../hardware/udev";
 import { DeviceUsageTracker } from "../hardware/usage";
-import { createRestApp } from "../rest/app";
 import { AgentRestBackend } from "../rest/agent-backend";
+import type { RestApp, createRestApp } from "../rest/app";
 import type { RestConfig } from "../rest/config";
 import { RestServer } from "../rest/server";
 import { EventBus } from "./bus";
@@ -36,6 +36,11 @@ import type { MonitoringConfig } from "./config";
 import { ContainerEventWatcher } from "./docker-events";
 import { MqttEventSink } from "./mqtt-sink";
 import { ZmqEventPublisher } from "./zmq-publisher";
+
+/** What `require("../rest/app")` returns (the module is loaded lazily, see the REST component below). */
+interface RestAppModule {
+  createRestApp: typeof createRestApp;
+}
 
 /** The configuration sections this part of the agent reads. */
 export interface OperationsConfig {
@@ -282,13 +287,14 @@ export function createOperations(core: CoreParts): Operations {
         endpoints,
         defaultHopLimit: config.forwarding.hopLimit,
       });
-      const app = createRestApp({
-        backend,
-        token: await restToken(config, log("rest")),
-        openReads: config.rest.openReads,
-        logger: log("rest"),
-      });
-      rest = new RestServer(app, config.rest.host, config.rest.port, log("rest"));
+      const token = await restToken(config, log("rest"));
+      const build = (): RestApp => {
+        // Loaded on the first request only (see RestServer): express is the agent's largest optional module.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { createRestApp } = require("../rest/app") as RestAppModule;
+        return createRestApp({ backend, token, openReads: config.rest.openReads, logger: log("rest") });
+      };
+      rest = new RestServer(build, config.rest.host, config.rest.port, log("rest"));
       await rest.start();
     },
     stop: async () => {

@@ -3,21 +3,36 @@ import type { AddressInfo } from "node:net";
 import { IotFogError, errorMessage, type Component, type Logger } from "@openiotfog/shared";
 import type { RestApp } from "./app";
 
-/** Serves the REST app on host:port as a lifecycle component; stop ends event streams and open connections. */
+/**
+ * Serves the REST app on host:port as a lifecycle component; stop ends event streams and open connections.
+ * The app is built on the first request: express costs several MiB of a Pi agent's memory, and most nodes are
+ * driven from the fleet side and never asked locally.
+ */
 export class RestServer implements Component {
   readonly name = "rest-api";
   private server: http.Server | undefined;
   private boundPort = 0;
+  private rest: RestApp | undefined;
 
   constructor(
-    private readonly rest: RestApp,
+    private readonly build: () => RestApp,
     private readonly host: string,
     private readonly port: number,
     private readonly logger: Logger,
   ) {}
 
   async start(): Promise<void> {
-    const server = http.createServer(this.rest.app);
+    const server = http.createServer((req, res) => {
+      try {
+        this.rest ??= this.build();
+      } catch (e) {
+        this.logger.error("REST API cannot be built", { error: errorMessage(e) });
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: { code: "INTERNAL", message: "REST API unavailable" } }));
+        return;
+      }
+      this.rest.app(req, res);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once("error", (e) =>
         reject(
@@ -48,7 +63,7 @@ export class RestServer implements Component {
     const server = this.server;
     this.server = undefined;
     if (server === undefined) return;
-    this.rest.closeStreams();
+    this.rest?.closeStreams();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     await closed;
