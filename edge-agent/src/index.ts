@@ -1,3 +1,5 @@
+// First: defers dockerode's heavy optional modules for whichever part of the agent loads dockerode first.
+import "./runtime/defer-heavy";
 export * from "./config";
 export * from "./agent";
 export * from "./admission";

@@ -3,6 +3,8 @@
  * `iotfog agent --config FILE` does without loading the CLI's other commands (driver, broker, REST, GUI),
  * which keeps the agent's memory down on a Pi. The systemd unit and the agent image use it.
  */
+// First: defers dockerode's heavy optional modules for whichever part of the agent loads dockerode first.
+import "./runtime/defer-heavy";
 import { createLogger, errorMessage, isIotFogError, loadConfig, serveUntilSignal } from "@openiotfog/shared";
 import { buildAgent } from "./agent";
 import { agentConfigSchema, resolveAgentConfig } from "./config";

@@ -85,6 +85,9 @@ export class MqttPresence implements Component {
       // last-will before our new `online` instead of publishing it later over it.
       clientId: `iotfog-agent-${this.nodeId}`,
       clean: true,
+      // mqtt-packet otherwise pre-builds 65,536 two-byte buffers for message ids: ~6 MiB of heap for a client
+      // that publishes a few messages a second.
+      writeCache: false,
       keepalive: m.keepaliveSeconds,
       reconnectPeriod: m.reconnectPeriodMs,
       connectTimeout: m.connectTimeoutMs,
