@@ -151,6 +151,24 @@ describe("agent command endpoint (in process, real Docker)", () => {
     await expect(client.call("remove", { deploymentId })).resolves.toEqual({ deploymentId, removed: false });
   });
 
+  it("never touches a container without its node label, even with the same deployment id", async () => {
+    const deploymentId = uniqueName("dep");
+    const other = uniqueName("other-node");
+    const foreign = await docker().createContainer({
+      Image: TEST_IMAGE,
+      Cmd: ["sleep", "3600"],
+      Labels: { "org.openiotfog.node": other, "org.openiotfog.deployment": deploymentId },
+    });
+    try {
+      await client.call("deploy", { deploymentId, spec: sleeper("mine") });
+      await client.call("remove", { deploymentId, timeoutSeconds: 0 });
+      expect((await foreign.inspect()).Config.Labels).toMatchObject({ "org.openiotfog.node": other });
+      await expect(client.call("inspect", { deploymentId })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    } finally {
+      await foreign.remove({ force: true });
+    }
+  });
+
   it("admission refuses what this node cannot run, with the placement engine's explanation", async () => {
     const deploymentId = uniqueName("dep");
     const err = await client

@@ -127,8 +127,8 @@ export class DiscoveryWatcher {
     });
   }
 
-  static async start(prefix: string): Promise<DiscoveryWatcher> {
-    const client = await mqtt.connectAsync(MQTT_URL, { clientId: uniqueName("watcher"), reconnectPeriod: 0 });
+  static async start(prefix: string, url = MQTT_URL): Promise<DiscoveryWatcher> {
+    const client = await mqtt.connectAsync(url, { clientId: uniqueName("watcher"), reconnectPeriod: 0 });
     const w = new DiscoveryWatcher(client, prefix);
     await client.subscribeAsync(`${prefix}/v1/nodes/#`, { qos: 1 });
     return w;
