@@ -133,12 +133,7 @@ async function main(): Promise<void> {
     h = await startDriverHarness({ topicPrefix: prefix, driver: { launchTimeoutMs: 60000 } });
     const harness = h;
     await harness.emulator.registerVim(harness.vim);
-    await waitFor(
-      async () =>
-        ((await harness.emulator.call(harness.vim, "getQuota", [], "Quota")) as { instances: number })
-          .instances > 0,
-      { timeoutMs: 30000, what: "the agent in the driver's fleet view" },
-    );
+    await harness.waitForNodes(1, 30000);
     await harness.emulator.refresh(harness.vim.name);
     const userdata = `#!/bin/sh\n#Hostname=\n#iotfog-spec/v1 ${JSON.stringify({ command: COMMAND })}\n`;
 

@@ -6,7 +6,15 @@
  */
 import type { Agent } from "@openiotfog/edge-agent";
 import { formatFogSpec } from "@openiotfog/vim-driver/openbaton/fog-spec";
-import { TEST_IMAGE, docker, requireDocker, requireMqtt, uniqueName, waitFor } from "../helpers/services";
+import {
+  TEST_IMAGE,
+  docker,
+  freePort,
+  requireDocker,
+  requireMqtt,
+  uniqueName,
+  waitFor,
+} from "../helpers/services";
 import { startInProcess, testAgentSetup, type TestAgentSetup } from "./agent-helpers";
 import { PluginException } from "../nfvo-emulator";
 import { startDriverHarness, type DriverHarness } from "../nfvo-emulator/harness";
@@ -44,12 +52,7 @@ describe("driver: placement and deployment through real agents", () => {
     lineTwo = (setups[1] as TestAgentSetup).nodeId;
     h = await startDriverHarness({ topicPrefix: prefix, driver: { launchTimeoutMs: 60000 } });
     await h.emulator.registerVim(h.vim);
-    // Both nodes' presence and capabilities have reached the driver when the quota counts two nodes.
-    await waitFor(
-      async () =>
-        ((await h.emulator.call(h.vim, "getQuota", [], "Quota")) as { instances: number }).instances === 100,
-      { timeoutMs: 20000, what: "both agents in the driver's fleet view" },
-    );
+    await h.waitForNodes(2);
   });
 
   afterAll(async () => {
@@ -149,6 +152,74 @@ describe("driver: placement and deployment through real agents", () => {
     expect(detail).toMatch(/no node satisfies/);
     expect(detail).toMatch(/zone/);
     expect(detail).toMatch(/line-9/);
+  });
+
+  it("a VNFC whose container cannot start: exception.server names it (ERROR), and it is removed", async () => {
+    let error: unknown;
+    try {
+      await h.emulator.allocate(h.vim.name, {
+        vnfrName: "broken",
+        vmImage: TEST_IMAGE,
+        connectionPoints: [
+          {
+            virtual_link_reference: "cell-lan",
+            metadata: { "iotfog.constraints": "node.labels.zone==line-1" },
+          },
+        ],
+        // Created, then refused at start by the runtime (no such executable): a partly created container.
+        userdata: `#Hostname=\n${formatFogSpec({ command: ["/no/such/binary"], restart: "no" })}\n`,
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PluginException);
+    const exception = (error as PluginException).vimDriverException;
+    expect(exception?.detailMessage).toMatch(new RegExp(`launch of broken-\\d+ on ${lineOne} failed`));
+    expect(exception?.server).toEqual(
+      expect.objectContaining({
+        status: "ERROR",
+        hypervisorHostName: lineOne,
+        hostName: expect.stringMatching(/^broken-\d+$/),
+        extId: expect.stringMatching(new RegExp(`^${lineOne}:ob-`)),
+      }),
+    );
+    await waitFor(async () => (await runningContainers(lineOne)).length === 0, {
+      timeoutMs: 20000,
+      what: "the partly created container removed",
+    });
+    expect(await h.emulator.call(h.vim, "listServer", [], "List<Server>")).toEqual([]);
+  });
+
+  it("Server.ips: the node's address and the published port reach the VNFC, as from another fog node", async () => {
+    const port = await freePort();
+    const vnfc = await h.emulator.allocate(h.vim.name, {
+      vnfrName: "web",
+      vmImage: TEST_IMAGE,
+      connectionPoints: [{ virtual_link_reference: "cell-lan" }],
+      userdata: `#Hostname=\n${formatFogSpec({ command: ["httpd", "-f", "-p", "8080"], ports: [{ container: 8080, host: port }] })}\n`,
+    });
+    // Test agents advertise their endpoint on loopback, so the node address is 127.0.0.1 here.
+    const address = vnfc.ips[0]?.ip;
+    expect(address).toBe("127.0.0.1");
+    const status = await waitFor(
+      () =>
+        fetch(`http://${address}:${port}/`).then(
+          (r) => r.status,
+          () => undefined,
+        ),
+      { timeoutMs: 10000, what: `HTTP answer on ${address}:${port}` },
+    );
+    // busybox httpd answers (its working directory has no index: 404 is an answer from the VNFC).
+    expect([200, 403, 404]).toContain(status);
+    await h.emulator.release(h.vim.name, vnfc.vc_id);
+    await waitFor(
+      async () =>
+        ((await h.emulator.call(h.vim, "listServer", [], "List<Server>")) as unknown[]).length === 0,
+      {
+        timeoutMs: 20000,
+        what: "web VNFC removed",
+      },
+    );
   });
 
   it("serves 8 concurrent launches, each a running container with a unique extId", async () => {

@@ -70,12 +70,7 @@ describe("driver: an image only another node has is copied over ZeroMQ, then run
     h = await startDriverHarness({ topicPrefix: prefix, driver: { launchTimeoutMs: 60000 } });
     const harness = h;
     await harness.emulator.registerVim(harness.vim);
-    await waitFor(
-      async () =>
-        ((await harness.emulator.call(harness.vim, "getQuota", [], "Quota")) as { instances: number })
-          .instances === 100,
-      { timeoutMs: 20000, what: "both agents in the driver's fleet view" },
-    );
+    await harness.waitForNodes(2);
   });
 
   afterAll(async () => {

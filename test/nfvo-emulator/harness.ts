@@ -34,6 +34,8 @@ export interface DriverHarness {
   vim: Record<string, unknown> & { name: string; type: string };
   /** Waits until the NFVO can see the plugin queue (what the NFVO checks before every call). */
   waitServing(timeoutMs?: number): Promise<void>;
+  /** Waits until the driver's fleet view has `count` live nodes (getQuota's instances count them). */
+  waitForNodes(count: number, timeoutMs?: number): Promise<void>;
   stopDriver(): Promise<void>;
   close(): Promise<void>;
 }
@@ -118,6 +120,15 @@ export async function startDriverHarness(
         location: { name: "Factory", latitude: "52.525876", longitude: "13.314400" },
       },
       waitServing,
+      waitForNodes: async (count, timeoutMs = 20000) => {
+        const vim = { name: "fleet-probe", type: `${config.openbaton.type}.${config.openbaton.name}` };
+        await waitFor(
+          async () =>
+            ((await emulator.call(vim, "getQuota", [], "Quota")) as { instances: number }).instances ===
+            count * config.fleet.maxInstancesPerNode,
+          { timeoutMs, intervalMs: 100, what: `${count} live node(s) in the driver's fleet view` },
+        );
+      },
       stopDriver: async () => {
         if (driverStopped) return;
         driverStopped = true;
