@@ -1,0 +1,121 @@
+import { createLogger, nodeTopic } from "@openiotfog/shared";
+import { EventLog } from "../../src/fleet/events";
+import { FleetView } from "../../src/fleet/fleet-view";
+import { LiveFleet } from "../../src/openbaton/fleet/live-fleet";
+import { nodeAddress } from "../../src/openbaton/vim-service";
+
+const prefix = "t";
+const logger = createLogger({ component: "test", silent: true });
+
+const base = (nodeId: string) => ({ v: 1, nodeId, ts: 1, sessionId: "s1" });
+
+function presence(nodeId: string, state: "online" | "offline", endpoint?: string): string {
+  return JSON.stringify({
+    ...base(nodeId),
+    state,
+    agentVersion: "0.1.0",
+    ...(endpoint === undefined ? {} : { endpoint }),
+    protocolVersion: 1,
+    startedAt: 1,
+    heartbeatIntervalMs: 1000,
+    expiryMs: 3000,
+  });
+}
+
+function capabilities(nodeId: string): string {
+  return JSON.stringify({
+    ...base(nodeId),
+    capabilities: {
+      schemaVersion: 1,
+      nodeId,
+      hostname: `${nodeId}.local`,
+      platform: { arch: "arm64", os: "linux" },
+      agentVersion: "0.1.0",
+      resources: {
+        cpu: { cores: 4 },
+        memory: { totalBytes: 4e9, freeBytes: 3e9 },
+        disk: { totalBytes: 32e9, freeBytes: 20e9 },
+      },
+    },
+  });
+}
+
+function heartbeat(nodeId: string, memoryFree: number, diskFree: number): string {
+  return JSON.stringify({
+    ...base(nodeId),
+    seq: 1,
+    uptimeMs: 10,
+    resources: {
+      memory: { totalBytes: 4e9, freeBytes: memoryFree },
+      disk: { totalBytes: 32e9, freeBytes: diskFree },
+      load: [0.1, 0.2, 0.3],
+      cpuCores: 4,
+    },
+    deployments: { total: 0, running: 0 },
+  });
+}
+
+function setup(): { view: FleetView; fleet: LiveFleet; send: (n: string, k: string, p: string) => void } {
+  const view = new FleetView({
+    mqttUrl: "mqtt://unused",
+    topicPrefix: prefix,
+    nodeExpiryMs: 5000,
+    events: new EventLog(),
+    logger,
+  });
+  return {
+    view,
+    fleet: new LiveFleet(view),
+    send: (nodeId, kind, payload) => view.onMessage(nodeTopic(prefix, nodeId, kind as "presence"), payload),
+  };
+}
+
+describe("LiveFleet (the Open Baton side's view of the shared FleetView)", () => {
+  it("lists online nodes that have an endpoint and capabilities, with the heartbeat's free memory and disk", () => {
+    const { fleet, send } = setup();
+    send("pi-2", "presence", presence("pi-2", "online", "tcp://10.0.0.12:5555"));
+    send("pi-2", "capabilities", capabilities("pi-2"));
+    send("pi-1", "presence", presence("pi-1", "online", "tcp://10.0.0.11:5555"));
+    send("pi-1", "capabilities", capabilities("pi-1"));
+    send("pi-1", "heartbeat", heartbeat("pi-1", 1e9, 2e9));
+    // Not placeable: no capabilities yet, or no endpoint announced.
+    send("pi-3", "presence", presence("pi-3", "online", "tcp://10.0.0.13:5555"));
+    send("pi-4", "presence", presence("pi-4", "online"));
+    send("pi-4", "capabilities", capabilities("pi-4"));
+
+    const live = fleet.live();
+    expect(live.map((n) => n.nodeId)).toEqual(["pi-1", "pi-2"]);
+    expect(live[0]?.capabilities.resources.memory.freeBytes).toBe(1e9);
+    expect(live[0]?.capabilities.resources.disk.freeBytes).toBe(2e9);
+    expect(live[1]?.capabilities.resources.memory.freeBytes).toBe(3e9);
+    expect(fleet.liveNode("pi-3")).toBeUndefined();
+    expect(fleet.liveNode("pi-1")?.endpoint).toBe("tcp://10.0.0.11:5555");
+  });
+
+  it("drops a node that says goodbye, and tells listeners about every change", () => {
+    const { fleet, send } = setup();
+    let changes = 0;
+    const off = fleet.onChange(() => changes++);
+    send("pi-1", "presence", presence("pi-1", "online", "tcp://10.0.0.11:5555"));
+    send("pi-1", "capabilities", capabilities("pi-1"));
+    expect(fleet.live()).toHaveLength(1);
+    send("pi-1", "presence", presence("pi-1", "offline"));
+    expect(fleet.live()).toEqual([]);
+    expect(changes).toBeGreaterThanOrEqual(3);
+    off();
+    const before = changes;
+    send("pi-1", "presence", presence("pi-1", "online", "tcp://10.0.0.11:5555"));
+    expect(changes).toBe(before);
+  });
+
+  it("reports a node's address as the host of its advertised endpoint, else its hostname", () => {
+    const { fleet, send } = setup();
+    send("pi-1", "presence", presence("pi-1", "online", "tcp://10.0.0.11:5555"));
+    send("pi-1", "capabilities", capabilities("pi-1"));
+    send("pi-2", "presence", presence("pi-2", "online", "tcp://0.0.0.0:5555"));
+    send("pi-2", "capabilities", capabilities("pi-2"));
+    const [one, two] = fleet.live();
+    expect(one && nodeAddress(one)).toBe("10.0.0.11");
+    expect(two && nodeAddress(two)).toBe("pi-2.local");
+  });
+});
