@@ -1,6 +1,8 @@
 import { Command, CommanderError, Option } from "commander";
 import { IOTFOG_VERSION, errorMessage, isIotFogError } from "@openiotfog/shared";
-import { runAgent, runDriver, runUp } from "./run";
+import type { UpOptions } from "./run";
+import type * as AgentRunner from "@openiotfog/edge-agent/run";
+import type * as StackRunner from "./run";
 import { registerOperatorCommands } from "./commands";
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. */
@@ -19,13 +21,13 @@ export function buildProgram(): Command {
     .command("agent")
     .description("run the edge agent on this fog node")
     .requiredOption("-c, --config <file>", "agent configuration file (YAML)")
-    .action((opts: { config: string }) => runAgent(opts.config));
+    .action((opts: { config: string }) => loadAgentRunner().runAgentFromFile(opts.config));
 
   program
     .command("driver")
     .description("run the driver side: Open Baton VIM driver and VNFM, fleet view, fleet API")
     .requiredOption("-c, --config <file>", "driver configuration file (YAML)")
-    .action((opts: { config: string }) => runDriver(opts.config));
+    .action((opts: { config: string }) => loadStackRunner().runDriver(opts.config));
 
   program
     .command("up")
@@ -45,12 +47,24 @@ export function buildProgram(): Command {
       "deploy this blueprint once the local agent has joined (repeatable; adds to the config's `deploy` list)",
       (v: string, prev: string[] = []) => [...prev, v],
     )
-    .action((opts: { config?: string; mqttUrl?: string; embeddedPort: number; deploy?: string[] }) =>
-      runUp(opts),
-    );
+    .action((opts: UpOptions) => loadStackRunner().runUp(opts));
 
   registerOperatorCommands(program);
   return program;
+}
+
+/*
+ * The long-running commands load their packages only when chosen: `iotfog agent` on a Raspberry Pi must not
+ * pay for the driver side (AMQP, express, the GUI) or the embedded broker in resident memory.
+ */
+function loadAgentRunner(): typeof AgentRunner {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("@openiotfog/edge-agent/run") as typeof AgentRunner;
+}
+
+function loadStackRunner(): typeof StackRunner {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("./run") as typeof StackRunner;
 }
 
 function parsePort(value: string): number {

@@ -14,17 +14,6 @@ import { buildDriver, driverConfigSchema, resolveApiToken } from "@openiotfog/vi
 import { EmbeddedBroker } from "./broker";
 import { UpDeployer } from "./commands/up-deploy";
 
-export async function runAgent(configFile: string): Promise<void> {
-  const config = resolveAgentConfig(loadConfig(agentConfigSchema, configFile));
-  const logger = createLogger({
-    component: "agent",
-    level: config.log.level,
-    format: config.log.format,
-    defaultMeta: { nodeId: config.nodeId },
-  });
-  await serveUntilSignal(buildAgent(config, logger), logger);
-}
-
 export async function runDriver(configFile: string): Promise<void> {
   const config = loadConfig(driverConfigSchema, configFile);
   const logger = createLogger({ component: "driver", level: config.log.level, format: config.log.format });

@@ -2,6 +2,7 @@
 import "./runtime/defer-heavy";
 export * from "./config";
 export * from "./agent";
+export * from "./run";
 export * from "./admission";
 export * from "./deployments";
 export * from "./images";

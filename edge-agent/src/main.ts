@@ -5,9 +5,8 @@
  */
 // First: defers dockerode's heavy optional modules for whichever part of the agent loads dockerode first.
 import "./runtime/defer-heavy";
-import { createLogger, errorMessage, isIotFogError, loadConfig, serveUntilSignal } from "@openiotfog/shared";
-import { buildAgent } from "./agent";
-import { agentConfigSchema, resolveAgentConfig } from "./config";
+import { errorMessage, isIotFogError } from "@openiotfog/shared";
+import { runAgentFromFile } from "./run";
 
 function configPath(argv: string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
@@ -25,14 +24,7 @@ async function main(): Promise<number> {
     return 2;
   }
   try {
-    const config = resolveAgentConfig(loadConfig(agentConfigSchema, file));
-    const logger = createLogger({
-      component: "agent",
-      level: config.log.level,
-      format: config.log.format,
-      defaultMeta: { nodeId: config.nodeId },
-    });
-    await serveUntilSignal(buildAgent(config, logger), logger);
+    await runAgentFromFile(file);
     return 0;
   } catch (e) {
     process.stderr.write(`iotfog-agent: error: ${errorMessage(e)}\n`);

@@ -19,6 +19,7 @@ export function applyEnvOverrides(
     if (!name.startsWith(prefix) || raw === undefined) continue;
     const rest = name.slice(prefix.length);
     if (!rest.includes("__") && RESERVED_ENV.has(rest)) continue;
+    if (RESERVED_ENV_PREFIXES.some((p) => rest.startsWith(p))) continue;
     const keys = rest
       .split("__")
       .map((k) => k.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase()));
@@ -36,6 +37,8 @@ export function applyEnvOverrides(
 
 /** Variables that steer logging and tooling, not the configuration document. */
 const RESERVED_ENV = new Set(["LOG_LEVEL", "LOG_FORMAT", "LOG_SILENT", "CONFIG"]);
+/** Families of variables read by the CLI, the set-up script, tests and benchmarks. */
+const RESERVED_ENV_PREFIXES = ["API_", "SETUP_", "TEST_", "BENCH_"];
 
 function parseScalar(raw: string): unknown {
   try {
