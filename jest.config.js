@@ -16,7 +16,10 @@ module.exports = {
     {
       ...common,
       displayName: "unit",
-      testMatch: ["<rootDir>/{shared,edge-agent,vim-driver,cli}/test/**/*.test.ts", "<rootDir>/test/unit/**/*.test.ts"],
+      testMatch: [
+        "<rootDir>/{shared,edge-agent,vim-driver,cli}/test/**/*.test.ts",
+        "<rootDir>/test/unit/**/*.test.ts",
+      ],
     },
     {
       ...common,
