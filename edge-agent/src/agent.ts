@@ -6,6 +6,7 @@ import { CapabilityService } from "./discovery/service";
 import { commandHandlers } from "./endpoint/handlers";
 import { CommandEndpoint } from "./endpoint/server";
 import { ImageTransfers } from "./images";
+import { OperatorLabels } from "./labels/store";
 import { createOperations, type Operations } from "./monitoring/operations";
 import { MqttPresence } from "./presence/presence";
 import { defaultRuntimes, type RuntimeRegistry } from "./runtime/registry";
@@ -21,6 +22,8 @@ export interface Agent {
   images: ImageTransfers;
   endpoint: CommandEndpoint;
   presence: MqttPresence;
+  /** Operator labels set at run time (`labels.set`), kept in the data directory. */
+  labels: OperatorLabels;
   /** Hardware events, monitoring, local REST API, forwarding (docs/agent-events.md). */
   ops: Operations;
 }
@@ -46,6 +49,13 @@ export function createAgent(
   const runtime = runtimes.create(config.runtime.name, config, logger.child({ part: "runtime" }));
   const capabilities = new CapabilityService(config, runtime, logger.child({ part: "capabilities" }));
   const store = new StateStore(config.dataDir, config.nodeId, logger.child({ part: "state" }));
+  const labels = new OperatorLabels(
+    config.dataDir,
+    config.nodeId,
+    config.labels,
+    (effective) => capabilities.setLabels(effective),
+    logger.child({ part: "labels" }),
+  );
   const deployments = new DeploymentManager(
     config,
     runtime,
@@ -80,7 +90,15 @@ export function createAgent(
       clockSkewToleranceMs: config.zmq.clockSkewToleranceMs,
     },
     ops.wrapHandlers(
-      commandHandlers({ nodeId: config.nodeId, startedAt, capabilities, deployments, runtime, images }),
+      commandHandlers({
+        nodeId: config.nodeId,
+        startedAt,
+        capabilities,
+        deployments,
+        runtime,
+        images,
+        labels,
+      }),
     ),
     logger.child({ part: "endpoint" }),
   );
@@ -88,6 +106,7 @@ export function createAgent(
     config,
     capabilities,
     endpoint: () => endpoint.advertise,
+    endpoints: () => ops.endpoints(),
     deployments: () => deployments.summary(),
     logger: logger.child({ part: "presence" }),
   });
@@ -98,6 +117,8 @@ export function createAgent(
   const lifecycle = new Lifecycle(
     [
       dataDirComponent(config.dataDir),
+      // Before discovery, so the first capability document already carries the operators' labels.
+      labels,
       ...ops.early,
       capabilities,
       images,
@@ -105,11 +126,13 @@ export function createAgent(
       endpoint,
       presence,
       ...ops.late,
+      // The hardware, events and REST endpoints are bound by now: the retained presence lists them.
+      { name: "presence-endpoints", start: () => presence.announceEndpoints(), stop: async () => undefined },
       new KeepAlive(),
     ],
     logger,
   );
-  return { lifecycle, runtime, capabilities, deployments, images, endpoint, presence, ops };
+  return { lifecycle, runtime, capabilities, deployments, images, endpoint, presence, labels, ops };
 }
 
 /** Composition root of the edge agent (`iotfog agent`, `iotfog up`). */

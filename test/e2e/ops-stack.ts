@@ -54,6 +54,8 @@ export interface OpsStack {
   /** Calls the fleet API with the token. */
   api<T>(method: string, p: string, body?: unknown): Promise<{ status: number; json: T }>;
   stopAgent(which: "A" | "B"): Promise<void>;
+  /** Stops an agent (SIGTERM) and starts it again with the same configuration and data directory. */
+  restartAgent(which: "A" | "B"): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -182,6 +184,10 @@ export async function startOpsStack(name: string): Promise<OpsStack> {
         labels,
         mqtt: { url: MQTT_URL, topicPrefix: prefix, keepaliveSeconds: 1 },
         zmq: { bind: `tcp://127.0.0.1:${await freePort()}` },
+        // Own ports for the auxiliary endpoints: two agents on one machine cannot share the defaults.
+        hardware: { bind: `tcp://127.0.0.1:${await freePort()}`, udev: false },
+        monitoring: { pubBind: `tcp://127.0.0.1:${await freePort()}` },
+        rest: { port: 0 },
         presence: { heartbeatIntervalMs: 500, expiryMs: 3000 },
         discovery: { sysRoot, devRoot, diskPath: home, deviceScanIntervalMs: 300, refreshIntervalMs: 1000 },
         runtime: { docker: { socketPath: dockerSocket }, pullMissingImages: false },
@@ -194,9 +200,11 @@ export async function startOpsStack(name: string): Promise<OpsStack> {
   const b = await agent("b", { zone: "line-2" }, DOCKER_B_SOCKET);
 
   const driver = start("driver", ["driver", "--config", path.join(dir, "driver.json")]);
-  const agentA = start("agent-a", ["agent", "--config", a.configFile]);
-  const agentB = start("agent-b", ["agent", "--config", b.configFile]);
-  const byName = { A: agentA, B: agentB };
+  const configFiles = { A: a.configFile, B: b.configFile };
+  const byName = {
+    A: start("agent-a", ["agent", "--config", a.configFile]),
+    B: start("agent-b", ["agent", "--config", b.configFile]),
+  };
 
   const api = async <T>(method: string, p: string, body?: unknown): Promise<{ status: number; json: T }> => {
     const res = await fetch(`${apiUrl}/api/v1${p}`, {
@@ -231,8 +239,14 @@ export async function startOpsStack(name: string): Promise<OpsStack> {
       child.kill("SIGKILL");
       await waitExit(child);
     },
+    restartAgent: async (which) => {
+      const child = byName[which];
+      child.kill("SIGTERM");
+      await waitExit(child);
+      byName[which] = start(`agent-${which.toLowerCase()}`, ["agent", "--config", configFiles[which]]);
+    },
     stop: async () => {
-      for (const c of [agentA, agentB, driver]) c.kill("SIGTERM");
+      for (const c of [byName.A, byName.B, driver]) c.kill("SIGTERM");
       await Promise.all(children.map((c) => waitExit(c)));
       await removeNodeContainers("/var/run/docker.sock", a.agent.nodeId);
       await removeNodeContainers(DOCKER_B_SOCKET, b.agent.nodeId);

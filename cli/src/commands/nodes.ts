@@ -35,14 +35,30 @@ export function nodesTable(nodes: NodeSummary[]): string {
   );
 }
 
+const ENDPOINT_NAMES: Record<string, string> = {
+  hardwareEvents: "hardware events",
+  events: "events (PUB)",
+  rest: "REST API",
+};
+
+/** The agent's endpoints besides the command one (shown as `Endpoint:`), from its presence. */
+function otherEndpoints(n: NodeSummary): string {
+  return Object.entries(n.endpoints ?? {})
+    .filter(([k]) => k !== "commands")
+    .map(([k, v]) => `${ENDPOINT_NAMES[k] ?? k} ${v}`)
+    .join(", ");
+}
+
 function inspect(n: NodeSummary): string {
   const c = n.capabilities;
   const out = [
     `Node:        ${n.nodeId}${c ? ` (${c.hostname})` : ""}`,
     `Status:      ${status(n)}, last seen ${ago(n.lastSeen)}`,
     `Endpoint:    ${n.endpoint ?? "-"}`,
-    `Agent:       ${n.agentVersion ?? c?.agentVersion ?? "-"}`,
   ];
+  const others = otherEndpoints(n);
+  if (others !== "") out.push(`Endpoints:   ${others}`);
+  out.push(`Agent:       ${n.agentVersion ?? c?.agentVersion ?? "-"}`);
   if (c) {
     out.push(
       `Platform:    ${c.platform.os}/${c.platform.arch}${c.platform.kernel ? ` kernel ${c.platform.kernel}` : ""}, role ${c.role}`,
@@ -113,9 +129,24 @@ export function registerNodeCommands(program: Command): void {
   withApiOptions(
     node
       .command("label")
-      .description("set (key=value) or remove (key-) operator labels; pushed to the node's agent")
+      .description(
+        "set (key=value) or remove (key-) operator labels; pushed to the node's agent, which keeps them across restarts",
+      )
       .argument("<id>", "node id")
-      .argument("<labels...>", "key=value to set, key- to remove"),
+      .argument("<labels...>", "key=value to set, key- to remove")
+      .addHelpText(
+        "after",
+        [
+          "",
+          "Keys: 1-128 letters, digits, '.', '_', '/' or '-', starting and ending with a letter or digit (no spaces).",
+          "Values: up to 256 characters on one line, may be empty (key=). Constraints read them as node.labels.<key>.",
+          "Labels set here override the agent configuration's labels; a removed configuration label stays removed.",
+          "",
+          "Examples:",
+          "  iotfog node label pi-07 line=2 cell=press",
+          "  iotfog node label pi-07 cell-",
+        ].join("\n"),
+      ),
   ).action(async (id: string, args: string[], opts: CommonOptions) => {
     const change = parseLabelArgs(args);
     const r = await client(opts).json<{ nodeId: string; labels: Record<string, string> }>(

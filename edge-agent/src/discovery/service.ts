@@ -51,6 +51,8 @@ export class CapabilityService extends EventEmitter<CapabilityEvents> implements
   private timers: NodeJS.Timeout[] = [];
   private deviceOverlay: ((discovered: Device[]) => Device[]) | undefined;
   private scanning: Promise<DeviceChanges> | undefined;
+  /** The config's labels until the operator label layer hands over the effective ones (setLabels). */
+  private labels: Record<string, string>;
 
   constructor(
     private readonly config: AgentConfig,
@@ -60,6 +62,7 @@ export class CapabilityService extends EventEmitter<CapabilityEvents> implements
     super();
     this.tree = new HostTree(config.discovery.sysRoot, config.discovery.devRoot);
     this.diskPath = config.discovery.diskPath ?? config.dataDir;
+    this.labels = config.labels;
   }
 
   async start(): Promise<void> {
@@ -108,6 +111,17 @@ export class CapabilityService extends EventEmitter<CapabilityEvents> implements
    */
   setDeviceOverlay(overlay: ((discovered: Device[]) => Device[]) | undefined): void {
     this.deviceOverlay = overlay;
+  }
+
+  /**
+   * Replaces the operator labels (config and run-time changes merged, see labels/store.ts). After discovery
+   * this updates the document at once and emits `changed`, so MQTT presence republishes it.
+   */
+  setLabels(labels: Record<string, string>): void {
+    this.labels = { ...labels };
+    if (this.caps === undefined) return;
+    this.caps = nodeCapabilitiesSchema.parse({ ...this.caps, labels: this.labels });
+    this.emit("changed", this.caps);
   }
 
   /** Re-runs every fingerprinter (the `capabilities` command with refresh). */
@@ -210,7 +224,7 @@ export class CapabilityService extends EventEmitter<CapabilityEvents> implements
       devices,
       software: [...this.runtimeSoftware, ...this.probedSoftware],
       protocols: [...protocols].sort(),
-      labels: this.config.labels,
+      labels: this.labels,
       engineLabels: this.engineLabels,
     });
   }

@@ -1,4 +1,10 @@
-import { IOTFOG_VERSION, IotFogError, PROTOCOL_VERSION } from "@openiotfog/shared";
+import {
+  IOTFOG_VERSION,
+  IotFogError,
+  PROTOCOL_VERSION,
+  type LabelsChange,
+  type LabelsSetResult,
+} from "@openiotfog/shared";
 import type { DeploymentManager } from "../deployments";
 import type { CapabilityService } from "../discovery/service";
 import type { ImageTransfers } from "../images";
@@ -12,6 +18,8 @@ export interface HandlerDeps {
   deployments: DeploymentManager;
   runtime: ContainerRuntime;
   images: ImageTransfers;
+  /** The operators' label layer (labels/store.ts): persists a change, then republishes the capabilities. */
+  labels: { change(change: LabelsChange): Promise<LabelsSetResult> };
 }
 
 /** Every command of the protocol, mapped onto the agent's parts. Params arrive validated. */
@@ -65,5 +73,6 @@ export function commandHandlers(d: HandlerDeps): CommandHandlers {
         ...(p.gateway !== undefined ? { gateway: p.gateway } : {}),
       }),
     "networks.remove": async (p) => ({ name: p.name, removed: await d.runtime.removeNetwork(p.name) }),
+    "labels.set": (p) => d.labels.change(p),
   };
 }

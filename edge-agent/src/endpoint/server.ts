@@ -1,5 +1,6 @@
 import os from "node:os";
 import { Router } from "zeromq";
+import type { ZodType, ZodTypeDef } from "zod";
 import {
   IotFogError,
   agentCommands,
@@ -60,6 +61,7 @@ const REPLAYED: ReadonlySet<AgentCommandName> = new Set<AgentCommandName>([
   "images.export.end",
   "networks.create",
   "networks.remove",
+  "labels.set",
 ]);
 
 const MAX_CACHED_REPLIES = 2000;
@@ -280,8 +282,9 @@ export class CommandEndpoint implements Component {
     const started = Date.now();
     try {
       const schemas = agentCommands[command];
+      // Widened: a params schema may be an object with refinements (labels.set), which TS cannot unify.
       const params = parseWith(
-        schemas.params,
+        schemas.params as ZodType<unknown, ZodTypeDef, unknown>,
         envelope.params,
         `${command} params`,
         "BAD_REQUEST",

@@ -11,6 +11,7 @@ import {
   type Device,
   type Logger,
   type NodeCapabilities,
+  type PresenceEndpoints,
 } from "@openiotfog/shared";
 import type { DeviceRule } from "../config";
 import { BUILTIN_DEVICE_RULES, matchDeviceRule } from "../discovery/device-rules";
@@ -106,8 +107,8 @@ export interface Operations {
   late: Component[];
   /** The command handlers with deploy going through the pipeline. */
   wrapHandlers(handlers: CommandHandlers): CommandHandlers;
-  /** Every address this agent serves, for status and logs. */
-  endpoints(): Record<string, string>;
+  /** Every address this agent serves, for status, logs and the MQTT presence. */
+  endpoints(): PresenceEndpoints;
 }
 
 /**
@@ -134,6 +135,11 @@ function nonFatal(component: Component, logger: Logger): Component {
       started = false;
     },
   };
+}
+
+/** An http URL made reachable from other machines: a wildcard host becomes the first external IPv4 address. */
+function advertisedUrl(url: string): string {
+  return advertisedAddress(url.replace(/^http:/, "tcp:")).replace(/^tcp:/, "http:");
 }
 
 function classifierFrom(rules: readonly DeviceRule[]): UsbClassifier {
@@ -249,8 +255,8 @@ export function createOperations(core: CoreParts): Operations {
     bus,
   });
 
-  const endpoints = (): Record<string, string> => {
-    const out: Record<string, string> = { commands: core.commandEndpoint() };
+  const endpoints = (): PresenceEndpoints => {
+    const out: PresenceEndpoints = { commands: core.commandEndpoint() };
     // Only what is actually served: an auxiliary endpoint that could not bind is left out.
     if (hardwareEndpoint.endpoint !== "") {
       out.hardwareEvents = config.hardware.advertise ?? advertisedAddress(hardwareEndpoint.endpoint);
@@ -258,7 +264,7 @@ export function createOperations(core: CoreParts): Operations {
     if (events.endpoint !== "")
       out.events = config.monitoring.pubAdvertise ?? advertisedAddress(events.endpoint);
     const url = rest?.url;
-    if (url !== undefined) out.rest = url;
+    if (url !== undefined) out.rest = config.rest.advertise ?? advertisedUrl(url);
     return out;
   };
 

@@ -13,6 +13,7 @@ import {
   type Component,
   type Logger,
   type NodeEventType,
+  type PresenceEndpoints,
   type PresencePayload,
 } from "@openiotfog/shared";
 import type { AgentConfig } from "../config";
@@ -24,6 +25,8 @@ export interface PresenceDeps {
   capabilities: CapabilityService;
   /** The command endpoint's advertised address. */
   endpoint: () => string;
+  /** Every address the agent serves (command, hardware events, events PUB, REST); default: the command one. */
+  endpoints?: () => PresenceEndpoints;
   /** Deployment counts for heartbeats. */
   deployments: () => Promise<{ total: number; running: number }>;
   logger: Logger;
@@ -43,6 +46,8 @@ export class MqttPresence implements Component {
   private client: MqttClient | undefined;
   private readonly startedAt = Date.now();
   private connects = 0;
+  /** The endpoints in the last online presence published, to republish only when they change. */
+  private announced = "";
   private seq = 0;
   private timers: NodeJS.Timeout[] = [];
   private readonly prefix: string;
@@ -74,8 +79,33 @@ export class MqttPresence implements Component {
       heartbeatIntervalMs: this.deps.config.presence.heartbeatIntervalMs,
       expiryMs: this.deps.config.presence.expiryMs,
     };
-    if (state === "online") payload.endpoint = this.deps.endpoint();
+    if (state === "online") {
+      payload.endpoint = this.deps.endpoint();
+      payload.endpoints = this.endpoints();
+      this.announced = JSON.stringify(payload.endpoints);
+    }
     return encodeNodePayload("presence", payload);
+  }
+
+  private endpoints(): PresenceEndpoints {
+    return { ...this.deps.endpoints?.(), commands: this.deps.endpoint() };
+  }
+
+  /**
+   * Republishes the online presence when the agent's endpoints changed since it was last published: the
+   * hardware, events and REST endpoints bind after MQTT (they are optional and must not delay the node's
+   * announcement), so the agent calls this once they are up, and the retained presence lists them all.
+   */
+  async announceEndpoints(): Promise<void> {
+    const client = this.client;
+    if (client === undefined || !client.connected) return; // the next (re)connect publishes them
+    if (JSON.stringify(this.endpoints()) === this.announced) return;
+    const reason = this.connects <= 1 ? "startup" : "reconnect";
+    await client
+      .publishAsync(this.topic("presence"), this.presence("online", reason), { qos: 1, retain: true })
+      .catch((e: unknown) => {
+        this.deps.logger.warn("republishing presence failed", { error: errorMessage(e) });
+      });
   }
 
   async start(): Promise<void> {
@@ -143,7 +173,7 @@ export class MqttPresence implements Component {
         ),
         { qos: 1 },
       );
-      this.deps.logger.info("announced on MQTT", { reason, endpoint: this.deps.endpoint() });
+      this.deps.logger.info("announced on MQTT", { reason, endpoints: this.endpoints() });
     } catch (e) {
       this.deps.logger.warn("announce failed; will retry on reconnect", { error: errorMessage(e) });
     }

@@ -9,6 +9,15 @@ export const restConfigSchema = z
     /** 0 picks a free port (tests). */
     port: z.number().int().min(0).max(65535).default(8470),
     /**
+     * The URL clients are told (MQTT presence, status); default: the listening URL, a wildcard host replaced
+     * by this machine's first external IPv4 address.
+     */
+    advertise: z
+      .string()
+      .url("must be a URL such as http://10.0.0.7:8470")
+      .regex(/^https?:\/\//, "must be an http(s) URL")
+      .optional(),
+    /**
      * Bearer token for writes (and reads unless openReads). When absent the agent generates one and keeps it in
      * `<dataDir>/rest-token` (mode 0600), so the API is never open by accident.
      */

@@ -1,5 +1,7 @@
+import { readFileSync, renameSync } from "node:fs";
 import { open, rename, mkdir, unlink } from "node:fs/promises";
 import path from "node:path";
+import { errorMessage, type Logger } from "@openiotfog/shared";
 
 /**
  * Writes a file so that after a crash or power loss it holds either the old or the new content, never a torn
@@ -26,4 +28,44 @@ export async function writeFileAtomic(file: string, data: string | Buffer): Prom
   } finally {
     await dirHandle.close();
   }
+}
+
+/**
+ * Reads a JSON file the agent keeps in its data directory, checked by `parse` (which throws on anything wrong,
+ * e.g. another node's file). A missing file is undefined: a fresh node. An unreadable one is moved aside
+ * (`<file>.unreadable-<ts>`, kept for a human), logged with `consequence`, and undefined is returned: the agent
+ * runs without it rather than refusing to start, since its containers keep running either way.
+ */
+export function readJsonOrSetAside<T>(
+  file: string,
+  parse: (raw: unknown) => T,
+  logger: Logger,
+  consequence: string,
+): T | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+  try {
+    return parse(JSON.parse(text));
+  } catch (e) {
+    const aside = `${file}.unreadable-${Date.now()}`;
+    renameSync(file, aside);
+    logger.error(`${path.basename(file)} unreadable, moved aside; ${consequence}`, {
+      file,
+      movedTo: aside,
+      error: errorMessage(e),
+    });
+    return undefined;
+  }
+}
+
+/** For readJsonOrSetAside: a file another node wrote (a copied data directory) is not ours to use. */
+export function ownedBy<T extends { nodeId: string }>(nodeId: string, parsed: T): T {
+  if (parsed.nodeId !== nodeId)
+    throw new Error(`it belongs to node ${parsed.nodeId}, this agent is ${nodeId}`);
+  return parsed;
 }

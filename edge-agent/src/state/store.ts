@@ -1,16 +1,14 @@
-import { readFileSync, renameSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import {
   deployResultSchema,
   deviceAssignmentSchema,
-  errorMessage,
   networkAttachmentSchema,
   serviceSpecSchema,
   deploymentIdSchema,
   type Logger,
 } from "@openiotfog/shared";
-import { writeFileAtomic } from "./atomic";
+import { ownedBy, readJsonOrSetAside, writeFileAtomic } from "./atomic";
 
 /**
  * Offline-first desired state: every deployment this node was asked to run, with everything needed to
@@ -62,28 +60,13 @@ export class StateStore {
    * and the agent starts empty rather than refusing to run: its containers keep running under Docker either way.
    */
   load(): void {
-    let text: string;
-    try {
-      text = readFileSync(this.file, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
-      throw e;
-    }
-    try {
-      const parsed = stateSchema.parse(JSON.parse(text));
-      if (parsed.nodeId !== this.nodeId) {
-        throw new Error(`it belongs to node ${parsed.nodeId}, this agent is ${this.nodeId}`);
-      }
-      this.deployments = new Map(Object.entries(parsed.deployments));
-    } catch (e) {
-      const aside = `${this.file}.unreadable-${Date.now()}`;
-      renameSync(this.file, aside);
-      this.logger.error("state file unreadable, moved aside; starting with no desired state", {
-        file: this.file,
-        movedTo: aside,
-        error: errorMessage(e),
-      });
-    }
+    const parsed = readJsonOrSetAside(
+      this.file,
+      (raw) => ownedBy(this.nodeId, stateSchema.parse(raw)),
+      this.logger,
+      "starting with no desired state",
+    );
+    if (parsed !== undefined) this.deployments = new Map(Object.entries(parsed.deployments));
   }
 
   get(id: string): DeploymentRecord | undefined {

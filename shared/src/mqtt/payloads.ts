@@ -18,6 +18,33 @@ const base = {
   sessionId: z.string().min(1),
 };
 
+const zmqAddress = z
+  .string()
+  .regex(/^(tcp|ipc):\/\/\S+$/, "must be a ZeroMQ address such as tcp://10.0.0.7:5555");
+
+/**
+ * Every address the agent serves (online presence only). Absent in presence from agents older than this field.
+ * Keys beyond these are accepted (string values), so a newer agent can advertise another endpoint without
+ * making this version of the schema reject its presence.
+ */
+export const presenceEndpointsSchema = z
+  .object({
+    /** The ZeroMQ command endpoint (ROUTER), the same address as `endpoint`. */
+    commands: zmqAddress,
+    /** Where hardware listeners publish device events (ZeroMQ SUB the agent binds). */
+    hardwareEvents: zmqAddress.optional(),
+    /** The monitoring events PUB socket: `[type, JSON]` frames of every agent event. */
+    events: zmqAddress.optional(),
+    /** The agent's local REST API. */
+    rest: z
+      .string()
+      .url("must be a URL such as http://10.0.0.7:8470")
+      .regex(/^https?:\/\//, "must be an http(s) URL")
+      .optional(),
+  })
+  .catchall(z.string().min(1, "must not be empty"));
+export type PresenceEndpoints = z.infer<typeof presenceEndpointsSchema>;
+
 export const presencePayloadSchema = z
   .object({
     ...base,
@@ -28,6 +55,8 @@ export const presencePayloadSchema = z
     agentVersion: z.string(),
     /** The ZeroMQ command endpoint clients connect to, e.g. tcp://10.0.0.7:5555 (online only). */
     endpoint: z.string().optional(),
+    /** Every endpoint the agent serves (online only); optional, so older agents' presence stays valid. */
+    endpoints: presenceEndpointsSchema.optional(),
     protocolVersion: z.number().int().positive(),
     startedAt: z.number().int().nonnegative(),
     /** How often this node sends heartbeats and after how long without one observers should expire it. */

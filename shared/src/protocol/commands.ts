@@ -243,6 +243,72 @@ export const networksCreateResultSchema = z
 export const networksRemoveParamsSchema = z.object({ name: z.string().min(1) }).strict();
 export const networksRemoveResultSchema = z.object({ name: z.string(), removed: z.boolean() }).strict();
 
+// ---------------------------------------------------------------------------------------------------- labels
+const LABEL_KEY = /^[a-zA-Z0-9]([a-zA-Z0-9_./-]{0,126}[a-zA-Z0-9])?$/;
+/** The most keys one change may set, and remove. */
+export const MAX_LABELS_PER_CHANGE = 64;
+
+/**
+ * Operator label keys, Docker / Kubernetes style (`zone`, `line`, `factory.io/cell`): no spaces or operator
+ * characters, so every key can be named in a constraint as `node.labels.<key>`.
+ */
+export const labelKeySchema = z.string({ invalid_type_error: "must be a string" }).superRefine((key, ctx) => {
+  if (key === "") ctx.addIssue({ code: z.ZodIssueCode.custom, message: "label key must not be empty" });
+  else if (!LABEL_KEY.test(key)) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: `label key "${key}" must be 1-128 letters, digits, '.', '_', '/' or '-', starting and ending with a letter or digit (no spaces)`,
+    });
+  }
+});
+
+/** Label values: any text on one line (may be empty: a key-only label), compared as text by constraints. */
+export const labelValueSchema = z
+  .string({ invalid_type_error: "must be a string" })
+  .max(256, "must be at most 256 characters")
+  .regex(/^[^\p{Cc}]*$/u, "must not contain control characters (newlines, tabs)")
+  .refine((v) => v === v.trim(), "must not start or end with a space");
+
+/** A change of a node's operator labels: `set` adds or overwrites, `remove` deletes keys. */
+export const labelsChangeSchema = z
+  .object({
+    set: z
+      .record(labelKeySchema, labelValueSchema)
+      .refine((s) => Object.keys(s).length <= MAX_LABELS_PER_CHANGE, {
+        message: `must set at most ${MAX_LABELS_PER_CHANGE} labels at once`,
+      })
+      .default({}),
+    remove: z
+      .array(labelKeySchema)
+      .max(MAX_LABELS_PER_CHANGE, `must remove at most ${MAX_LABELS_PER_CHANGE} labels at once`)
+      .default([]),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    c.remove.forEach((key, i) => {
+      if (Object.prototype.hasOwnProperty.call(c.set, key)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ["remove", i],
+          message: `"${key}" is also in "set": set it or remove it, not both`,
+        });
+      }
+    });
+  });
+export type LabelsChange = z.output<typeof labelsChangeSchema>;
+
+export const labelsSetResultSchema = z
+  .object({
+    /** The node's labels now: the config's, minus what operators removed, plus what they set. */
+    labels: z.record(z.string()),
+    /** The operators' layer the agent keeps in its data directory: values set, and config keys removed. */
+    operator: z.object({ set: z.record(z.string()), removed: z.array(z.string()) }).strict(),
+    /** False when the change left the labels as they were (nothing written, nothing republished). */
+    changed: z.boolean(),
+  })
+  .strict();
+export type LabelsSetResult = z.infer<typeof labelsSetResultSchema>;
+
 // ---------------------------------------------------------------------------------------------------- registry
 /** Command name → schemas. Commands marked `attachment` carry bytes in the extra frame. */
 export const agentCommands = {
@@ -269,6 +335,7 @@ export const agentCommands = {
   "networks.list": { params: empty, result: networksListResultSchema },
   "networks.create": { params: networksCreateParamsSchema, result: networksCreateResultSchema },
   "networks.remove": { params: networksRemoveParamsSchema, result: networksRemoveResultSchema },
+  "labels.set": { params: labelsChangeSchema, result: labelsSetResultSchema },
 } as const;
 
 export type AgentCommandName = keyof typeof agentCommands;

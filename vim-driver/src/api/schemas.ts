@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { labelsChangeSchema } from "@openiotfog/shared";
 import { fleetEventTypes, type FleetEventType } from "../fleet/types";
 
 /** Request bodies and query strings of the fleet API; every error names the field (see parseWith). */
@@ -63,29 +64,11 @@ export const explainBodySchema = z
   .superRefine(oneWorkload);
 export type ExplainBody = z.output<typeof explainBodySchema>;
 
-/** Label keys: Docker / Kubernetes style (`zone`, `line`, `factory.io/cell`). */
-export const labelKeySchema = z
-  .string()
-  .regex(
-    /^[a-zA-Z0-9]([a-zA-Z0-9_./-]{0,126}[a-zA-Z0-9])?$/,
-    "must be letters, digits, '.', '_', '/' or '-' (1-128)",
-  );
-
-export const labelsBodySchema = z
-  .object({
-    set: z
-      .record(
-        labelKeySchema,
-        z.string({ invalid_type_error: "must be a string" }).max(256, "must be at most 256 characters"),
-      )
-      .default({}),
-    remove: z.array(labelKeySchema).default([]),
-  })
-  .strict()
-  .refine((b) => Object.keys(b.set).length + b.remove.length > 0, {
-    message: 'give labels to "set" or keys to "remove"',
-    path: ["set"],
-  });
+/** Label changes are checked by the agent's own rules (keys, values, limits), shared with the protocol. */
+export const labelsBodySchema = labelsChangeSchema.refine(
+  (b) => Object.keys(b.set).length + b.remove.length > 0,
+  { message: 'give labels to "set" or keys to "remove"', path: ["set"] },
+);
 
 const intParam = (min: number, max: number) =>
   z

@@ -1,4 +1,4 @@
-import { IotFogError, NodeView, type Logger, type NodeState } from "@openiotfog/shared";
+import { IotFogError, NodeView, type LabelsChange, type Logger, type NodeState } from "@openiotfog/shared";
 import type { EventLog } from "../fleet/events";
 import type { FleetView } from "../fleet/fleet-view";
 import type { LogLine, Orchestrator } from "../fleet/orchestrator";
@@ -25,10 +25,7 @@ export interface NodeSummary extends FleetNode {
 }
 
 /** Operator labels to change on a node: `set` adds or overwrites, `remove` deletes keys. */
-export interface LabelChange {
-  set: Record<string, string>;
-  remove: string[];
-}
+export type LabelChange = LabelsChange;
 
 /**
  * Everything the fleet REST API needs, injected so routes, auth and validation are tested without a fleet.

@@ -1,8 +1,9 @@
-import { IotFogError, type Component, type Logger } from "@openiotfog/shared";
+import type { Component, Logger } from "@openiotfog/shared";
 import type { DriverConfig } from "../config";
 import type { AgentPool } from "../fleet/agents";
 import { EventLog } from "../fleet/events";
 import { FleetView } from "../fleet/fleet-view";
+import { agentLabelWriter } from "../fleet/labels";
 import { Orchestrator } from "../fleet/orchestrator";
 import { ApiServer, resolveApiToken } from "./server";
 import { fleetService, type LabelWriter } from "./service";
@@ -16,17 +17,6 @@ export interface OperatorSurfaces {
   api: ApiServer;
   token: string;
 }
-
-/**
- * The agent protocol has no command to change operator labels yet, so a label change is refused with a clear
- * 501 instead of being applied only on the driver side (the agent's own admission check would disagree).
- */
-const labelsNotSupported: LabelWriter = async (nodeId) => {
-  throw new IotFogError(
-    "UNSUPPORTED",
-    `node "${nodeId}": agents do not accept label changes over the protocol yet; set \`labels:\` in the agent's configuration and restart it`,
-  );
-};
 
 /** The fleet view of the driver side, with the event log it reports to (one per process, shared by all). */
 export function createFleetView(config: DriverConfig, logger: Logger): { view: FleetView; events: EventLog } {
@@ -74,7 +64,15 @@ export function buildOperatorSurfaces(
       view,
       orchestrator,
       events,
-      writeLabels: opts.writeLabels ?? labelsNotSupported,
+      // Label changes go to the node's agent, which keeps them and republishes its capabilities.
+      writeLabels:
+        opts.writeLabels ??
+        agentLabelWriter({
+          agents,
+          view,
+          settleMs: config.agents.requestTimeoutMs,
+          logger: logger.child({ part: "labels" }),
+        }),
       logger,
     }),
     logger: logger.child({ part: "api" }),

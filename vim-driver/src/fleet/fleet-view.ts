@@ -38,9 +38,9 @@ type Payload<K extends NodeMessage["kind"]> = Extract<NodeMessage, { kind: K; cl
 
 /**
  * The fleet as the driver side sees it, from the agents' MQTT discovery topics: presence (online / offline,
- * command endpoint), capability documents, heartbeats with live resources, and node events. Turns changes into
- * fleet events (node online/offline, device attached/detached, labels changed) on the event log. Free of Open
- * Baton types: the VIM driver, the fleet API and the GUI share it.
+ * the agent's endpoints), capability documents, heartbeats with live resources, and node events. Turns changes
+ * into fleet events (node online/offline, device attached/detached, labels changed) on the event log. Free of
+ * Open Baton types: the VIM driver, the fleet API and the GUI share it.
  */
 export class FleetView implements Component {
   readonly name = "fleet-view";
@@ -173,6 +173,9 @@ export class FleetView implements Component {
     n.expiryMs = p.expiryMs;
     n.agentVersion = p.agentVersion;
     if (p.endpoint !== undefined) n.endpoint = p.endpoint;
+    // Each session announces what it serves now (an older agent announces nothing beyond its endpoint).
+    if (p.endpoints !== undefined) n.endpoints = p.endpoints;
+    else delete n.endpoints;
     this.setOnline(n, p.reason === "reconnect" ? "back online" : "online");
     this.changed(nodeId);
   }

@@ -3,3 +3,4 @@ export * from "./events";
 export * from "./fleet-view";
 export * from "./agents";
 export * from "./orchestrator";
+export * from "./labels";

@@ -5,6 +5,7 @@ import type {
   LiveResources,
   NodeCapabilities,
   PlacementDecision,
+  PresenceEndpoints,
   ServiceSpec,
 } from "@openiotfog/shared";
 
@@ -23,6 +24,11 @@ export interface FleetNode {
   lastSeen: number;
   /** The agent's ZeroMQ command endpoint (from its presence message). */
   endpoint?: string;
+  /**
+   * Every address the agent serves, from its presence: `commands`, and when served `hardwareEvents` (where
+   * hardware listeners publish), `events` (monitoring PUB) and `rest` (local REST API). Absent for old agents.
+   */
+  endpoints?: PresenceEndpoints;
   agentVersion?: string;
   /** Undefined until the node's capability document arrived. */
   capabilities?: NodeCapabilities;
