@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { IotFogError, errorMessage, parseWith } from "@openiotfog/shared";
-// VNFDConnectionPoint is the same object the driver receives in launchInstanceAndWait.
-import { connectionPointSchema } from "../openbaton/catalogue";
+// VNFDConnectionPoint is the same object the driver receives in launchInstanceAndWait; Java maps are read alike.
+import { connectionPointSchema, gsonStringMap as stringMap } from "../openbaton/catalogue";
 
 /**
  * NFVO ⇄ VNFM messages (openbaton-protocol.md §5.3–5.4): flat JSON objects whose `action` picks the class on
@@ -16,15 +16,6 @@ export const NFVO_ONE_WAY_QUEUE = "vnfm.nfvo.actions";
 export type Json = Record<string, unknown>;
 
 const obj = z.record(z.unknown());
-const stringMap = z
-  .record(z.string().nullable())
-  .nullable()
-  .optional()
-  .transform((m) => {
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(m ?? {})) if (v !== null) out[k] = v;
-    return out;
-  });
 
 export const configurationParameterSchema = z
   .object({
@@ -196,6 +187,7 @@ export const healMessageSchema = z
   .passthrough();
 export type HealMessage = z.infer<typeof healMessageSchema>;
 
+/** OrVnfmErrorMessage: the NFVO sends it on its own and as the ERROR answer to an RPC. */
 export const errorMessageSchema = z
   .object({
     action: z.literal("ERROR"),
@@ -219,14 +211,8 @@ export const allocateReplySchema = z
   .object({ action: z.string(), vnfr: vnfrSchema, vnfrd: obj.nullable().optional() })
   .passthrough();
 
-/** The NFVO's ERROR answer to an RPC (OrVnfmErrorMessage). */
-export const nfvoErrorReplySchema = z
-  .object({
-    action: z.literal("ERROR"),
-    vnfr: vnfrSchema.nullable().optional(),
-    message: z.string().nullable().optional(),
-  })
-  .passthrough();
+/** The NFVO's ERROR answer to an RPC: the same OrVnfmErrorMessage. */
+export const nfvoErrorReplySchema = errorMessageSchema;
 
 /** Reads the action of an incoming body; BAD_REQUEST (naming the problem) for non-JSON or no action. */
 export function decodeNfvMessage(body: Buffer | string): { action: string; message: Json } {
