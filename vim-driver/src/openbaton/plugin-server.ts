@@ -1,42 +1,37 @@
-import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from "amqplib";
-import { Backoff, errorMessage, sleep, type Component, type Logger } from "@openiotfog/shared";
+import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
+import { errorMessage, sleep, type Component, type Logger } from "@openiotfog/shared";
 import { WorkerPool } from "../util/worker-pool";
 import { prepareRequest } from "./dispatcher";
 import type { VimOperations } from "./methods";
 import {
   OPENBATON_EXCHANGE,
   PLUGIN_QUEUE_OPTIONS,
-  REGISTRATION_QUEUE,
   encodeReply,
   exceptionReply,
   pluginId,
   type ManagerCredentials,
   type PluginReply,
 } from "./protocol";
+import { closeQuietly, deregisterPlugin, describeBroker } from "./registration";
 import {
-  connectOptions,
-  deregisterPlugin,
-  describeBroker,
-  registerPlugin,
-  socketOptions,
-  type BrokerAddress,
-} from "./registration";
+  openManagerChannel,
+  registrationUser,
+  replyAddress,
+  runManagerLoop,
+  sendReply,
+  watchRegistrationQueue,
+  type ManagerOptions,
+  type SessionEnd,
+} from "./session";
 
-export interface PluginServerOptions extends BrokerAddress {
-  registrationUser: string;
-  registrationPassword: string;
+export interface PluginServerOptions extends ManagerOptions {
   type: string;
   name: string;
   workers: number;
-  registrationTimeoutMs: number;
-  retryInitialMs: number;
-  retryMaxMs: number;
   nfvoWatchMs: number;
   shutdownGraceMs: number;
   managementUrl?: string | undefined;
 }
-
-type SessionEnd = "connection-lost" | "nfvo-restarted" | "stopping";
 
 /** How long a finished request waits for a reconnect to deliver its reply before dropping it. */
 const REPLY_WAIT_MS = 10000;
@@ -55,7 +50,6 @@ export class PluginServer implements Component {
   private readonly background: WorkerPool;
   private readonly abort = new AbortController();
   private loopDone: Promise<void> | undefined;
-  private conn: ChannelModel | undefined;
   private channel: Channel | undefined;
   private channelWaiters: Array<(ch: Channel | undefined) => void> = [];
   private credentials: ManagerCredentials | undefined;
@@ -93,58 +87,32 @@ export class PluginServer implements Component {
   }
 
   private async loop(): Promise<void> {
-    const backoff = new Backoff({ initialMs: this.opts.retryInitialMs, maxMs: this.opts.retryMaxMs });
-    const signal = this.abort.signal;
-    while (!signal.aborted) {
-      let credentials: ManagerCredentials;
-      try {
-        credentials = await registerPlugin(
-          this.opts,
-          { username: this.opts.registrationUser, password: this.opts.registrationPassword },
-          this.queue,
-          this.opts.registrationTimeoutMs,
-        );
-      } catch (e) {
-        const wait = backoff.next();
+    await runManagerLoop(this.opts, {
+      signal: this.abort.signal,
+      type: this.queue,
+      registered: (credentials) => (this.credentials = credentials),
+      serve: (credentials, onServing) => this.serve(credentials, onServing),
+      registrationFailed: (e, retryInMs) =>
         this.logger.warn("registration with the NFVO failed, retrying", {
           plugin: this.queue,
           broker: describeBroker(this.opts),
           error: errorMessage(e),
-          retryInMs: wait,
-        });
-        await sleep(wait, signal);
-        continue;
-      }
-      if (signal.aborted) {
-        this.credentials = credentials;
-        break;
-      }
-      this.credentials = credentials;
-      let why: SessionEnd;
-      try {
-        why = await this.serve(credentials, () => backoff.reset());
-      } catch (e) {
-        this.logger.warn("plugin session failed", { plugin: this.queue, error: errorMessage(e) });
-        why = "connection-lost";
-      }
-      if (signal.aborted || why === "stopping") break;
-      const wait = why === "nfvo-restarted" ? 0 : backoff.next();
-      this.logger.warn("lost the plugin session, registering again", {
-        plugin: this.queue,
-        why,
-        retryInMs: wait,
-      });
-      await sleep(wait, signal);
-    }
+          retryInMs,
+        }),
+      sessionFailed: (e) =>
+        this.logger.warn("plugin session failed", { plugin: this.queue, error: errorMessage(e) }),
+      sessionLost: (why, retryInMs) =>
+        this.logger.warn("lost the plugin session, registering again", {
+          plugin: this.queue,
+          why,
+          retryInMs,
+        }),
+    });
     await this.shutdown();
   }
 
   /** One connected session: returns when the connection is lost, the NFVO restarted, or we stop. */
   private async serve(credentials: ManagerCredentials, onServing: () => void): Promise<SessionEnd> {
-    const conn = await amqp.connect(
-      connectOptions(this.opts, credentials.rabbitUsername, credentials.rabbitPassword),
-      socketOptions,
-    );
     let ended: SessionEnd | undefined;
     const end = new Promise<SessionEnd>((resolve) => {
       this.endSession = (why) => {
@@ -152,14 +120,17 @@ export class PluginServer implements Component {
         resolve(ended);
       };
     });
-    conn.on("error", (e: unknown) => this.logger.warn("AMQP connection error", { error: errorMessage(e) }));
-    conn.on("close", () => this.endSession?.("connection-lost"));
-    this.conn = conn;
+    let conn: ChannelModel | undefined;
     let watch: NodeJS.Timeout | undefined;
     try {
-      const ch = await conn.createChannel();
-      ch.on("error", (e: unknown) => this.logger.warn("AMQP channel error", { error: errorMessage(e) }));
-      ch.on("close", () => this.endSession?.("connection-lost"));
+      const session = await openManagerChannel(
+        this.opts,
+        credentials,
+        { logger: this.logger, label: "AMQP" },
+        () => this.endSession?.("connection-lost"),
+      );
+      conn = session.conn;
+      const ch = session.ch;
       // The plugin user may not declare the exchange (the NFVO owns it): a passive check only.
       await ch.checkExchange(OPENBATON_EXCHANGE);
       await ch.assertQueue(this.queue, PLUGIN_QUEUE_OPTIONS);
@@ -178,7 +149,16 @@ export class PluginServer implements Component {
         workers: this.opts.workers,
       });
       void this.checkVisibility(credentials);
-      if (this.opts.nfvoWatchMs > 0) watch = this.watchNfvo(conn);
+      if (this.opts.nfvoWatchMs > 0) {
+        watch = watchRegistrationQueue(conn, this.opts.nfvoWatchMs, {
+          gone: () => this.logger.warn("the NFVO stopped consuming its registration queue"),
+          back: () => {
+            // Its database forgot us; registering again also makes it refresh our VIMs.
+            this.logger.info("the NFVO is back, registering again");
+            this.endSession?.("nfvo-restarted");
+          },
+        });
+      }
       if (ended === undefined && this.abort.signal.aborted) this.endSession?.("stopping");
       const why = await end;
       if (why === "stopping") await this.drain(ch);
@@ -186,13 +166,8 @@ export class PluginServer implements Component {
     } finally {
       if (watch) clearInterval(watch);
       this.channel = undefined;
-      this.conn = undefined;
       this.endSession = undefined;
-      try {
-        await conn.close();
-      } catch {
-        // The broker already closed it.
-      }
+      await closeQuietly(conn); // the broker may have closed it already
     }
   }
 
@@ -202,7 +177,7 @@ export class PluginServer implements Component {
       this.endSession?.("connection-lost");
       return;
     }
-    const { replyTo, correlationId } = msg.properties as { replyTo?: string; correlationId?: string };
+    const { replyTo, correlationId } = replyAddress(msg);
     const job = prepareRequest(msg.content, this.ops, this.logger);
     if (!replyTo) {
       this.logger.warn("request without reply_to, nobody to answer", { method: job.method });
@@ -253,50 +228,10 @@ export class PluginServer implements Component {
       return;
     }
     try {
-      ch.sendToQueue(replyTo, body, {
-        ...(correlationId === undefined ? {} : { correlationId }),
-        contentType: "text/plain",
-      });
+      sendReply(ch, replyTo, correlationId, body);
     } catch (e) {
       this.logger.warn("reply failed", { method, error: errorMessage(e) });
     }
-  }
-
-  /**
-   * The NFVO's default database forgets plugins when it restarts, and its registration queue (auto-delete)
-   * disappears while it is down. When the queue comes back, register again (and the NFVO refreshes VIMs).
-   */
-  private watchNfvo(conn: ChannelModel): NodeJS.Timeout {
-    let present = true;
-    let busy = false;
-    return setInterval(() => {
-      if (busy) return;
-      busy = true;
-      void (async () => {
-        let now: boolean;
-        try {
-          const ch = await conn.createChannel();
-          ch.on("error", () => undefined);
-          try {
-            const q = await ch.checkQueue(REGISTRATION_QUEUE);
-            now = q.consumerCount > 0;
-            await ch.close();
-          } catch {
-            now = false; // 404: the channel is closed by the broker
-          }
-        } catch {
-          return; // the connection is going away; the close handler deals with it
-        } finally {
-          busy = false;
-        }
-        if (!now && present) this.logger.warn("the NFVO stopped consuming its registration queue");
-        if (now && !present) {
-          this.logger.info("the NFVO is back, registering again");
-          this.endSession?.("nfvo-restarted");
-        }
-        present = now;
-      })();
-    }, this.opts.nfvoWatchMs);
   }
 
   /** The NFVO finds plugins through the management API; say so early if it would not see us. */
@@ -341,11 +276,7 @@ export class PluginServer implements Component {
     if (credentials === undefined) return;
     this.credentials = undefined;
     try {
-      await deregisterPlugin(
-        this.opts,
-        { username: this.opts.registrationUser, password: this.opts.registrationPassword },
-        credentials,
-      );
+      await deregisterPlugin(this.opts, registrationUser(this.opts), credentials);
       this.logger.info("deregistered from the NFVO", { plugin: this.queue });
     } catch (e) {
       this.logger.warn("could not deregister from the NFVO", { plugin: this.queue, error: errorMessage(e) });

@@ -42,7 +42,8 @@ export function describeBroker(broker: BrokerAddress): string {
   return `${url.protocol}//${url.host} vhost ${broker.vhost}`;
 }
 
-async function closeQuietly(conn: ChannelModel | undefined): Promise<void> {
+/** Closes a connection that may already be gone. */
+export async function closeQuietly(conn: ChannelModel | undefined): Promise<void> {
   if (conn === undefined) return;
   try {
     await conn.close();

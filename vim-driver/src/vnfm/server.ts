@@ -1,14 +1,18 @@
 import { randomUUID } from "node:crypto";
-import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from "amqplib";
-import { Backoff, IotFogError, errorMessage, sleep, type Component, type Logger } from "@openiotfog/shared";
-import { OPENBATON_EXCHANGE, REGISTRATION_QUEUE, type ManagerCredentials } from "../openbaton/protocol";
+import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
+import { IotFogError, errorMessage, sleep, type Component, type Logger } from "@openiotfog/shared";
+import { OPENBATON_EXCHANGE, type ManagerCredentials } from "../openbaton/protocol";
+import { closeQuietly, deregisterPlugin, describeBroker } from "../openbaton/registration";
 import {
-  connectOptions,
-  deregisterPlugin,
-  describeBroker,
-  registerPlugin,
-  type BrokerAddress,
-} from "../openbaton/registration";
+  openManagerChannel,
+  registrationUser,
+  replyAddress,
+  runManagerLoop,
+  sendReply,
+  watchRegistrationQueue,
+  type ManagerOptions,
+  type SessionEnd,
+} from "../openbaton/session";
 import { WorkerPool } from "../util/worker-pool";
 import { NFVO_ONE_WAY_QUEUE, NFVO_RPC_QUEUE, type Json } from "./messages";
 import type { NfvoPort } from "./ports";
@@ -21,9 +25,7 @@ import type { NfvoPort } from "./ports";
  * one-way messages to `vnfm.nfvo.actions`. Re-registers after a broker restart or when the NFVO comes back.
  */
 
-export interface VnfmServerOptions extends BrokerAddress {
-  registrationUser: string;
-  registrationPassword: string;
+export interface VnfmServerOptions extends ManagerOptions {
   /** VnfmManagerEndpoint.type: VNFDs whose `endpoint` equals it are ours; also our RabbitMQ user name. */
   type: string;
   /** VnfmManagerEndpoint.endpoint: the queue the NFVO sends to (NFVO 5.x/6.x); default = type. */
@@ -32,9 +34,6 @@ export interface VnfmServerOptions extends BrokerAddress {
   /** Also consume `nfvo.<endpoint>.actions` (older NFVO senders; the NFVO grants that queue too). */
   legacyQueue: boolean;
   workers: number;
-  registrationTimeoutMs: number;
-  retryInitialMs: number;
-  retryMaxMs: number;
   /** How long an RPC to the NFVO may take: ALLOCATE_RESOURCES waits for every launchInstanceAndWait. */
   rpcTimeoutMs: number;
   nfvoWatchMs: number;
@@ -121,59 +120,40 @@ export class VnfmServer implements Component, NfvoPort {
   }
 
   private async loop(): Promise<void> {
-    const backoff = new Backoff({ initialMs: this.opts.retryInitialMs, maxMs: this.opts.retryMaxMs });
-    const signal = this.abort.signal;
-    const registration = { username: this.opts.registrationUser, password: this.opts.registrationPassword };
-    while (!signal.aborted) {
-      try {
-        this.credentials = await registerPlugin(
-          this.opts,
-          registration,
-          this.opts.type,
-          this.opts.registrationTimeoutMs,
-          {
-            vnfmManagerEndpoint: this.endpointRecord(),
-          },
-        );
-      } catch (e) {
-        const wait = backoff.next();
+    await runManagerLoop(this.opts, {
+      signal: this.abort.signal,
+      type: this.opts.type,
+      extra: { vnfmManagerEndpoint: this.endpointRecord() },
+      registered: (credentials) => (this.credentials = credentials),
+      serve: (credentials, onServing) => this.serve(credentials, onServing),
+      registrationFailed: (e, retryInMs) =>
         this.logger.warn("VNFM registration with the NFVO failed, retrying", {
           type: this.opts.type,
           broker: describeBroker(this.opts),
           error: errorMessage(e),
-          retryInMs: wait,
-        });
-        await sleep(wait, signal);
-        continue;
-      }
-      if (signal.aborted) break;
-      try {
-        await this.serve(this.credentials, () => backoff.reset());
-      } catch (e) {
-        this.logger.warn("VNFM session failed", { error: errorMessage(e) });
-      }
-      if (signal.aborted) break;
-      const wait = backoff.next();
-      this.logger.warn("lost the VNFM session, registering again", { retryInMs: wait });
-      await sleep(wait, signal);
-    }
+          retryInMs,
+        }),
+      sessionFailed: (e) => this.logger.warn("VNFM session failed", { error: errorMessage(e) }),
+      sessionLost: (_why, retryInMs) =>
+        this.logger.warn("lost the VNFM session, registering again", { retryInMs }),
+    });
     await this.deregister();
   }
 
-  private async serve(credentials: ManagerCredentials, onServing: () => void): Promise<void> {
-    const conn: ChannelModel = await amqp.connect(
-      connectOptions(this.opts, credentials.rabbitUsername, credentials.rabbitPassword),
-    );
+  /** One connected session. The NFVO coming back counts as a lost connection: register again after a backoff. */
+  private async serve(credentials: ManagerCredentials, onServing: () => void): Promise<SessionEnd> {
     const ended = new Promise<void>((resolve) => (this.endSession = resolve));
-    conn.on("error", (e: unknown) =>
-      this.logger.warn("VNFM AMQP connection error", { error: errorMessage(e) }),
-    );
-    conn.on("close", () => this.endSession?.());
+    let conn: ChannelModel | undefined;
     let watch: NodeJS.Timeout | undefined;
     try {
-      const ch = await conn.createChannel();
-      ch.on("error", (e: unknown) => this.logger.warn("VNFM AMQP channel error", { error: errorMessage(e) }));
-      ch.on("close", () => this.endSession?.());
+      const session = await openManagerChannel(
+        this.opts,
+        credentials,
+        { logger: this.logger, label: "VNFM AMQP" },
+        () => this.endSession?.(),
+      );
+      conn = session.conn;
+      const ch = session.ch;
       await ch.checkExchange(OPENBATON_EXCHANGE);
       for (const queue of this.queues) {
         await ch.assertQueue(queue, ENDPOINT_QUEUE_OPTIONS);
@@ -196,7 +176,14 @@ export class VnfmServer implements Component, NfvoPort {
         queues: this.queues,
         broker: describeBroker(this.opts),
       });
-      if (this.opts.nfvoWatchMs > 0) watch = this.watchNfvo(conn);
+      if (this.opts.nfvoWatchMs > 0) {
+        watch = watchRegistrationQueue(conn, this.opts.nfvoWatchMs, {
+          back: () => {
+            this.logger.info("the NFVO is back, registering the VNFM again");
+            this.endSession?.();
+          },
+        });
+      }
       if (this.abort.signal.aborted) this.endSession?.();
       await ended;
       if (this.abort.signal.aborted) {
@@ -204,7 +191,9 @@ export class VnfmServer implements Component, NfvoPort {
         const grace = new AbortController();
         await Promise.race([this.pool.idle(), sleep(this.opts.shutdownGraceMs, grace.signal)]);
         grace.abort();
+        return "stopping";
       }
+      return "connection-lost";
     } finally {
       if (watch) clearInterval(watch);
       this.channel = undefined;
@@ -217,7 +206,7 @@ export class VnfmServer implements Component, NfvoPort {
         );
         this.pending.delete(id);
       }
-      await conn.close().catch(() => undefined);
+      await closeQuietly(conn);
     }
   }
 
@@ -226,7 +215,7 @@ export class VnfmServer implements Component, NfvoPort {
       this.endSession?.(); // consumer cancelled (queue deleted): start over
       return;
     }
-    const { replyTo, correlationId } = msg.properties as { replyTo?: string; correlationId?: string };
+    const { replyTo, correlationId } = replyAddress(msg);
     void this.pool.run(async () => {
       try {
         ch.ack(msg);
@@ -245,10 +234,7 @@ export class VnfmServer implements Component, NfvoPort {
       }
       const current = this.channel ?? ch;
       try {
-        current.sendToQueue(replyTo, Buffer.from(JSON.stringify(reply), "utf8"), {
-          ...(correlationId === undefined ? {} : { correlationId }),
-          contentType: "text/plain",
-        });
+        sendReply(current, replyTo, correlationId, Buffer.from(JSON.stringify(reply), "utf8"));
       } catch (e) {
         this.logger.warn("VNFM reply failed", { replyTo, error: errorMessage(e) });
       }
@@ -315,52 +301,14 @@ export class VnfmServer implements Component, NfvoPort {
     });
   }
 
-  /**
-   * The NFVO's default database forgets managers when it restarts; its registration queue (auto-delete) goes
-   * away meanwhile. When the queue is consumed again, end the session so the loop registers anew.
-   */
-  private watchNfvo(conn: ChannelModel): NodeJS.Timeout {
-    let present = true;
-    let busy = false;
-    return setInterval(() => {
-      if (busy) return;
-      busy = true;
-      void (async () => {
-        let now = false;
-        try {
-          const ch = await conn.createChannel();
-          ch.on("error", () => undefined);
-          try {
-            now = (await ch.checkQueue(REGISTRATION_QUEUE)).consumerCount > 0;
-            await ch.close();
-          } catch {
-            now = false; // 404 closes the channel
-          }
-        } catch {
-          return;
-        } finally {
-          busy = false;
-        }
-        if (now && !present) {
-          this.logger.info("the NFVO is back, registering the VNFM again");
-          this.endSession?.();
-        }
-        present = now;
-      })();
-    }, this.opts.nfvoWatchMs);
-  }
-
   private async deregister(): Promise<void> {
     const credentials = this.credentials;
     if (credentials === undefined) return;
     this.credentials = undefined;
     try {
-      await deregisterPlugin(
-        this.opts,
-        { username: this.opts.registrationUser, password: this.opts.registrationPassword },
-        credentials,
-        { vnfmManagerEndpoint: this.endpointRecord() },
-      );
+      await deregisterPlugin(this.opts, registrationUser(this.opts), credentials, {
+        vnfmManagerEndpoint: this.endpointRecord(),
+      });
       this.logger.info("VNFM deregistered from the NFVO", { type: this.opts.type });
     } catch (e) {
       this.logger.warn("could not deregister the VNFM", { error: errorMessage(e) });
