@@ -95,7 +95,7 @@ export class NfvoEmulator {
   private conn: ChannelModel | undefined;
   private stopped = true;
   private reconnecting: Promise<void> | undefined;
-  private readonly management: ManagementAccess;
+  protected readonly management: ManagementAccess;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly opts: NfvoEmulatorOptions) {
@@ -145,8 +145,13 @@ export class NfvoEmulator {
     await this.connect();
   }
 
+  /** A connection as the NFVO's own user; Nagle off, as the NFVO's Java client does by default. */
+  protected connectAsAdmin(): Promise<ChannelModel> {
+    return amqp.connect(this.connectOptions(), { noDelay: true });
+  }
+
   private async connect(): Promise<void> {
-    const conn = await amqp.connect(this.connectOptions(), { noDelay: true });
+    const conn = await this.connectAsAdmin();
     conn.on("error", () => undefined);
     conn.on("close", () => {
       if (this.conn === conn) this.conn = undefined;
@@ -243,23 +248,7 @@ export class NfvoEmulator {
             this.events.push({ kind: "register", type: username, reused: true });
             return JSON.stringify(existing);
           }
-          const password = randomAlphanumeric(16);
-          const type = username; // a plugin: no vnfmManagerEndpoint
-          await createRabbitMqUser(this.management, username, password, this.opts.vhost);
-          await setRabbitMqUserPermissions(
-            this.management,
-            username,
-            this.opts.vhost,
-            managerPermissions(type),
-          );
-          const record: ManagerCredentialsRecord = {
-            rabbitUsername: username,
-            rabbitPassword: password,
-            id: randomUUID(),
-            hbVersion: 0,
-            shared: false,
-          };
-          this.credentials.set(username, record);
+          const record = await this.createManager(username, username); // a plugin: no vnfmManagerEndpoint
           this.events.push({ kind: "register", type: username, reused: false });
           this.scheduleRefresh(username);
           return JSON.stringify(record);
@@ -272,10 +261,7 @@ export class NfvoEmulator {
           if (!stored) return null;
           const accepted = String(body.password) === stored.rabbitPassword;
           this.events.push({ kind: "deregister", username, accepted });
-          if (accepted) {
-            this.credentials.delete(username);
-            await removeRabbitMqUser(this.management, username);
-          }
+          if (accepted) await this.removeManager(username);
           return null;
         }
         default:
@@ -285,6 +271,28 @@ export class NfvoEmulator {
       this.events.push({ kind: "ignored", reason: (e as Error).message, body: message });
       return null;
     }
+  }
+
+  /** A new manager: its RabbitMQ user with the per-manager permissions for `type`, and stored credentials. */
+  protected async createManager(username: string, type: string): Promise<ManagerCredentialsRecord> {
+    const password = randomAlphanumeric(16);
+    await createRabbitMqUser(this.management, username, password, this.opts.vhost);
+    await setRabbitMqUserPermissions(this.management, username, this.opts.vhost, managerPermissions(type));
+    const record: ManagerCredentialsRecord = {
+      rabbitUsername: username,
+      rabbitPassword: password,
+      id: randomUUID(),
+      hbVersion: 0,
+      shared: false,
+    };
+    this.credentials.set(username, record);
+    return record;
+  }
+
+  /** An accepted deregistration: the credentials and the RabbitMQ user go. */
+  protected async removeManager(username: string): Promise<void> {
+    this.credentials.delete(username);
+    await removeRabbitMqUser(this.management, username);
   }
 
   /** refreshVims: only for `vim-drivers.<type>.<name>`, and only VIMs whose type equals <type> exactly. */

@@ -1,12 +1,6 @@
 import { randomUUID } from "node:crypto";
-import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from "amqplib";
-import { NfvoEmulator, managerPermissions, type NfvoEmulatorOptions, type StoredVim } from "../emulator";
-import {
-  createRabbitMqUser,
-  removeRabbitMqUser,
-  setRabbitMqUserPermissions,
-  type ManagementAccess,
-} from "../management";
+import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
+import { NfvoEmulator, type NfvoEmulatorOptions, type StoredVim } from "../emulator";
 import { OPENBATON_EXCHANGE, PluginException } from "../plugin-caller";
 
 /**
@@ -81,25 +75,17 @@ export class NfvoWithVnfms extends NfvoEmulator {
   readonly nsrs = new Map<string, NsrRecord>();
   /** One-way messages from VNFMs (asynchronous ERRORs). */
   readonly oneWay: Json[] = [];
-  private readonly mgmt: ManagementAccess;
   private vnfmConn: ChannelModel | undefined;
   private vnfmChannel: Channel | undefined;
   private readonly pending = new Map<string, (body: Json) => void>();
 
   constructor(private readonly options: NfvoEmulatorOptions) {
     super(options);
-    this.mgmt = { url: options.managementUrl, ...options.admin };
   }
 
   override async start(): Promise<void> {
     await super.start();
-    const conn = await amqp.connect({
-      hostname: this.options.hostname,
-      port: this.options.port,
-      username: this.options.admin.username,
-      password: this.options.admin.password,
-      vhost: this.options.vhost,
-    });
+    const conn = await this.connectAsAdmin();
     conn.on("error", () => undefined);
     const ch = await conn.createChannel();
     ch.on("error", () => undefined);
@@ -154,18 +140,8 @@ export class NfvoWithVnfms extends NfvoEmulator {
       const username = body.type;
       const existing = this.credentials.get(username);
       if (existing) return JSON.stringify(existing);
-      const password = randomUUID().replace(/-/g, "").slice(0, 16);
       const queue = String(endpoint.endpoint);
-      await createRabbitMqUser(this.mgmt, username, password, this.options.vhost);
-      await setRabbitMqUserPermissions(this.mgmt, username, this.options.vhost, managerPermissions(queue));
-      const record = {
-        rabbitUsername: username,
-        rabbitPassword: password,
-        id: randomUUID(),
-        hbVersion: 0,
-        shared: false,
-      };
-      this.credentials.set(username, record);
+      const record = await this.createManager(username, queue);
       this.endpoints.set(String(endpoint.type), {
         type: String(endpoint.type),
         endpoint: queue,
@@ -180,10 +156,9 @@ export class NfvoWithVnfms extends NfvoEmulator {
     if (action === "unregister" || action === "deregister") {
       const stored = this.credentials.get(String(body.username));
       if (!stored || String(body.password) !== stored.rabbitPassword) return null;
-      this.credentials.delete(stored.rabbitUsername);
       this.endpoints.delete(String(endpoint.type));
       this.events.push({ kind: "deregister", username: stored.rabbitUsername, accepted: true });
-      await removeRabbitMqUser(this.mgmt, stored.rabbitUsername);
+      await this.removeManager(stored.rabbitUsername);
       return null;
     }
     return null;
