@@ -1,35 +1,12 @@
-import { createLogger, nodeTopic } from "@openiotfog/shared";
-import { EventLog } from "../../src/fleet/events";
-import { FleetView } from "../../src/fleet/fleet-view";
-
-const prefix = "t";
-const logger = createLogger({ component: "test", silent: true });
+import { nodeTopic } from "@openiotfog/shared";
+import { TOPIC_PREFIX as prefix, presenceMessage, testFleetView as fleetView } from "./fixtures";
 
 const presence = (sessionId: string, endpoints?: Record<string, string>) =>
-  JSON.stringify({
-    v: 1,
-    nodeId: "pi-1",
-    ts: 1,
+  presenceMessage("pi-1", "online", {
     sessionId,
-    state: "online",
     reason: "startup",
-    agentVersion: "0.1.0",
     endpoint: "tcp://10.0.0.7:5555",
     ...(endpoints === undefined ? {} : { endpoints }),
-    protocolVersion: 1,
-    startedAt: 1,
-    heartbeatIntervalMs: 1000,
-    expiryMs: 3000,
-  });
-
-/** A view driven through onMessage, without a broker. */
-const fleetView = (): FleetView =>
-  new FleetView({
-    mqttUrl: "mqtt://unused",
-    topicPrefix: prefix,
-    nodeExpiryMs: 5000,
-    events: new EventLog(),
-    logger,
   });
 
 describe("FleetView: the endpoints agents advertise", () => {

@@ -1,51 +1,24 @@
-import { createLogger, nodeTopic, type NodeCapabilitiesInput } from "@openiotfog/shared";
+import { nodeTopic } from "@openiotfog/shared";
 import { EventLog } from "../../src/fleet/events";
-import { FleetView } from "../../src/fleet/fleet-view";
+import {
+  TOPIC_PREFIX as prefix,
+  capabilitiesMessage,
+  heartbeatMessage,
+  presenceMessage,
+  testFleetView,
+} from "./fixtures";
 
-const prefix = "t";
-const logger = createLogger({ component: "test", silent: true });
-
-function caps(nodeId: string, extra: Partial<NodeCapabilitiesInput> = {}): NodeCapabilitiesInput {
-  return {
-    schemaVersion: 1,
-    nodeId,
-    hostname: `${nodeId}.local`,
-    platform: { arch: "arm64", os: "linux" },
-    agentVersion: "0.1.0",
-    resources: {
-      cpu: { cores: 4 },
-      memory: { totalBytes: 4e9, freeBytes: 3e9 },
-      disk: { totalBytes: 32e9, freeBytes: 20e9 },
-    },
-    ...extra,
-  };
-}
-
-const base = (nodeId: string, sessionId = "s1") => ({ v: 1, nodeId, ts: 1, sessionId });
 const presence = (nodeId: string, state: "online" | "offline", sessionId = "s1", reason?: string) =>
-  JSON.stringify({
-    ...base(nodeId, sessionId),
-    state,
+  presenceMessage(nodeId, state, {
+    sessionId,
     ...(reason ? { reason } : {}),
-    agentVersion: "0.1.0",
     endpoint: "tcp://127.0.0.1:5555",
-    protocolVersion: 1,
-    startedAt: 1,
-    heartbeatIntervalMs: 1000,
-    expiryMs: 3000,
   });
 
 function setup() {
   let clock = 1000;
   const events = new EventLog(50, () => clock);
-  const view = new FleetView({
-    mqttUrl: "mqtt://unused",
-    topicPrefix: prefix,
-    nodeExpiryMs: 5000,
-    events,
-    logger,
-    now: () => clock,
-  });
+  const view = testFleetView({ events, now: () => clock });
   return { view, events, tick: (ms: number) => (clock += ms) };
 }
 
@@ -55,7 +28,7 @@ describe("FleetView", () => {
     view.onMessage(nodeTopic(prefix, "pi-1", "presence"), presence("pi-1", "online"));
     view.onMessage(
       nodeTopic(prefix, "pi-1", "capabilities"),
-      JSON.stringify({ ...base("pi-1"), capabilities: caps("pi-1", { labels: { zone: "a" } }) }),
+      capabilitiesMessage("pi-1", { labels: { zone: "a" } }),
     );
     expect(view.node("pi-1")).toMatchObject({ online: true, endpoint: "tcp://127.0.0.1:5555" });
     expect(view.node("pi-1")?.capabilities?.platform.arch).toBe("arm64");
@@ -63,10 +36,7 @@ describe("FleetView", () => {
     const zigbee = { id: "zb-1", class: "zigbee", path: "/dev/ttyUSB0", vendorId: "10c4", productId: "ea60" };
     view.onMessage(
       nodeTopic(prefix, "pi-1", "capabilities"),
-      JSON.stringify({
-        ...base("pi-1"),
-        capabilities: caps("pi-1", { labels: { zone: "b" }, devices: [zigbee] }),
-      }),
+      capabilitiesMessage("pi-1", { labels: { zone: "b" }, devices: [zigbee] }),
     );
     const types = events.recent().map((e) => e.type);
     expect(types).toEqual(["node.online", "device.attached", "node.labels", "node.updated"]);
@@ -76,18 +46,7 @@ describe("FleetView", () => {
 
     view.onMessage(
       nodeTopic(prefix, "pi-1", "heartbeat"),
-      JSON.stringify({
-        ...base("pi-1"),
-        seq: 1,
-        uptimeMs: 10,
-        resources: {
-          memory: { totalBytes: 4e9, freeBytes: 1e9 },
-          disk: { totalBytes: 32e9, freeBytes: 2e9 },
-          load: [0.1, 0.2, 0.3],
-          cpuCores: 4,
-        },
-        deployments: { total: 1, running: 1 },
-      }),
+      heartbeatMessage("pi-1", { memoryBytes: 1e9, diskBytes: 2e9 }, { total: 1, running: 1 }),
     );
     expect(view.node("pi-1")?.live?.memory.freeBytes).toBe(1e9);
   });

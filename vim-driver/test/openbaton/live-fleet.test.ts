@@ -1,70 +1,23 @@
-import { createLogger, nodeTopic } from "@openiotfog/shared";
-import { EventLog } from "../../src/fleet/events";
-import { FleetView } from "../../src/fleet/fleet-view";
+import { nodeTopic } from "@openiotfog/shared";
 import { LiveFleet } from "../../src/openbaton/fleet/live-fleet";
 import { nodeAddress } from "../../src/openbaton/vim-service";
+import {
+  TOPIC_PREFIX as prefix,
+  capabilitiesMessage as capabilities,
+  heartbeatMessage,
+  presenceMessage,
+  testFleetView,
+} from "../fleet/fixtures";
 
-const prefix = "t";
-const logger = createLogger({ component: "test", silent: true });
+const presence = (nodeId: string, state: "online" | "offline", endpoint?: string): string =>
+  presenceMessage(nodeId, state, endpoint === undefined ? {} : { endpoint });
 
-const base = (nodeId: string) => ({ v: 1, nodeId, ts: 1, sessionId: "s1" });
+const heartbeat = (nodeId: string, memoryBytes: number, diskBytes: number): string =>
+  heartbeatMessage(nodeId, { memoryBytes, diskBytes });
 
-function presence(nodeId: string, state: "online" | "offline", endpoint?: string): string {
-  return JSON.stringify({
-    ...base(nodeId),
-    state,
-    agentVersion: "0.1.0",
-    ...(endpoint === undefined ? {} : { endpoint }),
-    protocolVersion: 1,
-    startedAt: 1,
-    heartbeatIntervalMs: 1000,
-    expiryMs: 3000,
-  });
-}
-
-function capabilities(nodeId: string): string {
-  return JSON.stringify({
-    ...base(nodeId),
-    capabilities: {
-      schemaVersion: 1,
-      nodeId,
-      hostname: `${nodeId}.local`,
-      platform: { arch: "arm64", os: "linux" },
-      agentVersion: "0.1.0",
-      resources: {
-        cpu: { cores: 4 },
-        memory: { totalBytes: 4e9, freeBytes: 3e9 },
-        disk: { totalBytes: 32e9, freeBytes: 20e9 },
-      },
-    },
-  });
-}
-
-function heartbeat(nodeId: string, memoryFree: number, diskFree: number): string {
-  return JSON.stringify({
-    ...base(nodeId),
-    seq: 1,
-    uptimeMs: 10,
-    resources: {
-      memory: { totalBytes: 4e9, freeBytes: memoryFree },
-      disk: { totalBytes: 32e9, freeBytes: diskFree },
-      load: [0.1, 0.2, 0.3],
-      cpuCores: 4,
-    },
-    deployments: { total: 0, running: 0 },
-  });
-}
-
-function setup(): { view: FleetView; fleet: LiveFleet; send: (n: string, k: string, p: string) => void } {
-  const view = new FleetView({
-    mqttUrl: "mqtt://unused",
-    topicPrefix: prefix,
-    nodeExpiryMs: 5000,
-    events: new EventLog(),
-    logger,
-  });
+function setup(): { fleet: LiveFleet; send: (n: string, k: string, p: string) => void } {
+  const view = testFleetView();
   return {
-    view,
     fleet: new LiveFleet(view),
     send: (nodeId, kind, payload) => view.onMessage(nodeTopic(prefix, nodeId, kind as "presence"), payload),
   };
