@@ -1,7 +1,12 @@
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import { DEFAULT_MAX_ATTACHMENT_BYTES, DEFAULT_MAX_ENVELOPE_BYTES, hexIdSchema } from "@openiotfog/shared";
+import {
+  DEFAULT_MAX_ATTACHMENT_BYTES,
+  DEFAULT_MAX_ENVELOPE_BYTES,
+  hexIdSchema,
+  logConfigSchema,
+} from "@openiotfog/shared";
 import { forwardingConfigSchema } from "./forwarding/config";
 import { hardwareConfigSchema } from "./hardware/config";
 import { monitoringConfigSchema } from "./monitoring/config";
@@ -140,13 +145,7 @@ export const agentConfigSchema = z
       .object({ enabled: z.boolean().default(true) })
       .strict()
       .default({}),
-    log: z
-      .object({
-        level: z.enum(["error", "warn", "info", "debug"]).default("info"),
-        format: z.enum(["json", "pretty"]).default("json"),
-      })
-      .strict()
-      .default({}),
+    log: logConfigSchema,
     labels: z.record(z.string()).default({}),
     /** Hardware event endpoint, monitoring outlets, local REST API, forwarding: docs/agent-events.md. */
     hardware: hardwareConfigSchema,

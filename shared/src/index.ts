@@ -27,3 +27,4 @@ export * from "./placement/node-view";
 export * from "./placement/devices";
 export * from "./placement/filters";
 export * from "./placement/scorers";
+export * from "./log-config";

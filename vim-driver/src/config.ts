@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { logConfigSchema } from "@openiotfog/shared";
 import { apiConfigSchema } from "./api/config";
 import { vnfmConfigSchema } from "./vnfm/config";
 
@@ -121,13 +122,7 @@ export const driverConfigSchema = z
     vnfm: vnfmConfigSchema.default({}),
     /** The fleet REST API and web GUI (vim-driver/src/api, docs/operator.md). */
     api: apiConfigSchema,
-    log: z
-      .object({
-        level: z.enum(["error", "warn", "info", "debug"]).default("info"),
-        format: z.enum(["json", "pretty"]).default("json"),
-      })
-      .strict()
-      .default({}),
+    log: logConfigSchema,
   })
   .strict()
   .superRefine((c, ctx) => {
