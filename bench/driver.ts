@@ -15,13 +15,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import mqtt from "mqtt";
-import { AgentClient, nodeTopic } from "@openiotfog/shared";
+import { AgentClient } from "@openiotfog/shared";
+import { stopProcess } from "../test/helpers/processes";
 import {
   MQTT_URL,
   TEST_IMAGE,
-  docker,
+  clearRetainedDiscovery,
+  containersOfNode,
   freePort,
+  removeContainersByLabel,
   requireDocker,
   requireMqtt,
   requireRabbitMq,
@@ -89,28 +91,6 @@ async function startAgent(
   return { child, endpoint: `tcp://127.0.0.1:${port}` };
 }
 
-async function stopAgent(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 10000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function removeContainersOf(nodeId: string): Promise<void> {
-  const d = docker();
-  const list = await d.listContainers({ all: true, filters: { label: [`${NODE_LABEL}=${nodeId}`] } });
-  await Promise.all(list.map((c) => d.getContainer(c.Id).remove({ force: true })));
-}
-
-async function clearRetained(prefix: string, nodeId: string): Promise<void> {
-  const client = await mqtt.connectAsync(MQTT_URL, { reconnectPeriod: 0 });
-  for (const kind of ["presence", "capabilities"] as const)
-    await client.publishAsync(nodeTopic(prefix, nodeId, kind), "", { retain: true, qos: 1 });
-  await client.endAsync();
-}
-
 async function main(): Promise<void> {
   await requireRabbitMq();
   await requireMqtt();
@@ -162,12 +142,11 @@ async function main(): Promise<void> {
       const elapsed = performance.now() - t0;
       if (vnfc.state !== "ACTIVE") throw new Error(`launch answered ${vnfc.state}`);
       await harness.emulator.release(harness.vim.name, vnfc.vc_id);
-      await waitFor(
-        async () =>
-          (await d.listContainers({ all: true, filters: { label: [`${NODE_LABEL}=${nodeId}`] } })).length ===
-          0,
-        { timeoutMs: 30000, intervalMs: 50, what: "bench container removed" },
-      );
+      await waitFor(async () => (await containersOfNode(nodeId, d)).length === 0, {
+        timeoutMs: 30000,
+        intervalMs: 50,
+        what: "bench container removed",
+      });
       return elapsed;
     };
 
@@ -244,9 +223,9 @@ async function main(): Promise<void> {
   } finally {
     await client?.close();
     await h?.close().catch((e: Error) => console.error(`driver harness: ${e.message}`));
-    if (agent) await stopAgent(agent);
-    await removeContainersOf(nodeId).catch(() => undefined);
-    await removeContainersOf(rawNode).catch(() => undefined);
+    if (agent) await stopProcess(agent, { killAfterMs: 10000 });
+    await removeContainersByLabel(NODE_LABEL, nodeId, d).catch(() => undefined);
+    await removeContainersByLabel(NODE_LABEL, rawNode, d).catch(() => undefined);
     // The VL network the driver created on the bench node is named by a hash of the node id (VimService).
     const vlNetwork = `iotfog-bench-lan.${createHash("sha256").update(nodeId).digest("hex").slice(0, 6)}`;
     for (const name of [rawNetwork, vlNetwork])
@@ -254,7 +233,7 @@ async function main(): Promise<void> {
         .getNetwork(name)
         .remove()
         .catch(() => undefined);
-    await clearRetained(prefix, nodeId).catch(() => undefined);
+    await clearRetainedDiscovery(prefix, [nodeId]).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -10,14 +10,15 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
-import mqtt from "mqtt";
-import { nodeTopic } from "@openiotfog/shared";
+import { stopProcess } from "../helpers/processes";
 import {
   DOCKER_B_SOCKET,
   MQTT_URL,
   TEST_IMAGE,
+  clearRetainedDiscovery,
   docker,
   freePort,
+  removeContainersByLabel,
   requireDocker,
   requireMqtt,
   requireSecondDocker,
@@ -57,43 +58,6 @@ export interface OpsStack {
   /** Stops an agent (SIGTERM) and starts it again with the same configuration and data directory. */
   restartAgent(which: "A" | "B"): Promise<void>;
   stop(): Promise<void>;
-}
-
-function waitExit(child: ChildProcess, ms = 15000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      resolve();
-    }, ms);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
-async function removeNodeContainers(socket: string, nodeId: string): Promise<void> {
-  const d = new Docker({ socketPath: socket });
-  const list = await d.listContainers({ all: true, filters: { label: [`${NODE_LABEL}=${nodeId}`] } });
-  await Promise.all(
-    list.map((c) =>
-      d
-        .getContainer(c.Id)
-        .remove({ force: true })
-        .catch(() => undefined),
-    ),
-  );
-}
-
-async function clearRetained(prefix: string, nodeIds: string[]): Promise<void> {
-  const client = await mqtt.connectAsync(MQTT_URL, { reconnectPeriod: 0 });
-  for (const id of nodeIds) {
-    for (const kind of ["presence", "capabilities"] as const) {
-      await client.publishAsync(nodeTopic(prefix, id, kind), "", { qos: 1, retain: true });
-    }
-  }
-  await client.endAsync();
 }
 
 /** Runs the `iotfog` binary to completion. */
@@ -235,22 +199,18 @@ export async function startOpsStack(name: string): Promise<OpsStack> {
     },
     api,
     stopAgent: async (which) => {
-      const child = byName[which];
-      child.kill("SIGKILL");
-      await waitExit(child);
+      await stopProcess(byName[which], { signal: "SIGKILL" });
     },
     restartAgent: async (which) => {
-      const child = byName[which];
-      child.kill("SIGTERM");
-      await waitExit(child);
+      await stopProcess(byName[which]);
       byName[which] = start(`agent-${which.toLowerCase()}`, ["agent", "--config", configFiles[which]]);
     },
     stop: async () => {
-      for (const c of [byName.A, byName.B, driver]) c.kill("SIGTERM");
-      await Promise.all(children.map((c) => waitExit(c)));
-      await removeNodeContainers("/var/run/docker.sock", a.agent.nodeId);
-      await removeNodeContainers(DOCKER_B_SOCKET, b.agent.nodeId);
-      await clearRetained(prefix, [a.agent.nodeId, b.agent.nodeId]).catch(() => undefined);
+      // Every process still running (earlier agent processes of a restart have exited).
+      await Promise.all(children.map((c) => stopProcess(c)));
+      for (const { nodeId, dockerSocket } of [a.agent, b.agent])
+        await removeContainersByLabel(NODE_LABEL, nodeId, new Docker({ socketPath: dockerSocket }));
+      await clearRetainedDiscovery(prefix, [a.agent.nodeId, b.agent.nodeId]).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },
   };

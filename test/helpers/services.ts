@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import amqp from "amqplib";
 import mqtt from "mqtt";
 import Docker from "dockerode";
+import { nodeTopic } from "@openiotfog/shared";
 
 export const TEST_IMAGE = "openiotfog/testbox:latest";
 export const RABBIT_HOST = process.env.IOTFOG_TEST_RABBIT_HOST ?? "127.0.0.1";
@@ -247,9 +248,13 @@ export async function requireSecondDocker(image = TEST_IMAGE): Promise<Docker> {
   return d;
 }
 
-/** Force-removes every container that carries `label=value` (what a test created). */
-export async function removeContainersByLabel(label: string, value?: string): Promise<number> {
-  const d = docker();
+/** Force-removes every container that carries `label=value` (what a test created), on `engine`. */
+export async function removeContainersByLabel(
+  label: string,
+  value?: string,
+  engine: Docker = docker(),
+): Promise<number> {
+  const d = engine;
   const filter = value === undefined ? label : `${label}=${value}`;
   const list = await d.listContainers({ all: true, filters: { label: [filter] } });
   await Promise.all(
@@ -261,4 +266,24 @@ export async function removeContainersByLabel(label: string, value?: string): Pr
     ),
   );
   return list.length;
+}
+
+/** The containers (running or not) of one node, by the node label every container we create carries. */
+export function containersOfNode(nodeId: string, engine: Docker = docker()): Promise<Docker.ContainerInfo[]> {
+  return engine.listContainers({ all: true, filters: { label: [`org.openiotfog.node=${nodeId}`] } });
+}
+
+/** Deletes the retained presence and capabilities that agents left under a topic prefix. */
+export async function clearRetainedDiscovery(
+  prefix: string,
+  nodeIds: string[],
+  url = MQTT_URL,
+): Promise<void> {
+  const client = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+  for (const nodeId of nodeIds) {
+    for (const kind of ["presence", "capabilities"] as const) {
+      await client.publishAsync(nodeTopic(prefix, nodeId, kind), "", { retain: true, qos: 1 });
+    }
+  }
+  await client.endAsync();
 }

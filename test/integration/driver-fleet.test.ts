@@ -4,10 +4,12 @@
  * launchInstanceAndWait with constraints only one node satisfies, listServer, unsatisfiable placement explained,
  * 8 concurrent launches, idempotent non-blocking delete.
  */
-import type { Agent } from "@openiotfog/edge-agent";
 import { formatFogSpec } from "@openiotfog/vim-driver/openbaton/fog-spec";
+import { startAgentsInProcess, type InProcessAgents } from "../helpers/agents";
 import {
+  MQTT_URL,
   TEST_IMAGE,
+  containersOfNode,
   docker,
   freePort,
   requireDocker,
@@ -15,20 +17,14 @@ import {
   uniqueName,
   waitFor,
 } from "../helpers/services";
-import { startInProcess, testAgentSetup, type TestAgentSetup } from "./agent-helpers";
 import { PluginException } from "../nfvo-emulator";
 import { startDriverHarness, type DriverHarness } from "../nfvo-emulator/harness";
 
 const USERDATA = `#!/bin/sh\n#Hostname=\n${formatFogSpec({ command: ["sleep", "3600"] })}\n`;
 
-async function runningContainers(nodeId: string): Promise<Array<{ Id: string; State: string }>> {
-  return docker().listContainers({ all: true, filters: { label: [`org.openiotfog.node=${nodeId}`] } });
-}
-
 describe("driver: placement and deployment through real agents", () => {
   const prefix = uniqueName("iotfog-test");
-  const setups: TestAgentSetup[] = [];
-  const agents: Agent[] = [];
+  let fleet: InProcessAgents | undefined;
   let h: DriverHarness;
   let lineOne: string;
   let lineTwo: string;
@@ -36,20 +32,13 @@ describe("driver: placement and deployment through real agents", () => {
   beforeAll(async () => {
     await requireDocker();
     await requireMqtt();
-    for (const zone of ["line-1", "line-2"]) {
-      const s = await testAgentSetup({
+    fleet = await startAgentsInProcess(
+      ["line-1", "line-2"].map((zone) => ({
         labels: { zone },
-        mqtt: {
-          url: process.env.IOTFOG_TEST_MQTT_URL ?? "mqtt://127.0.0.1:1883",
-          topicPrefix: prefix,
-          keepaliveSeconds: 1,
-        },
-      });
-      setups.push(s);
-      agents.push(await startInProcess(s.config));
-    }
-    lineOne = (setups[0] as TestAgentSetup).nodeId;
-    lineTwo = (setups[1] as TestAgentSetup).nodeId;
+        mqtt: { url: MQTT_URL, topicPrefix: prefix, keepaliveSeconds: 1 },
+      })),
+    );
+    [lineOne, lineTwo] = fleet.nodeIds as [string, string];
     h = await startDriverHarness({ topicPrefix: prefix, driver: { launchTimeoutMs: 60000 } });
     await h.emulator.registerVim(h.vim);
     await h.waitForNodes(2);
@@ -59,8 +48,7 @@ describe("driver: placement and deployment through real agents", () => {
     // Also when a test stopped before its own deleteNetwork (idempotent).
     await h?.emulator.call(h.vim, "deleteNetwork", ["iotfog-cell-lan"], "Boolean").catch(() => undefined);
     await h?.close();
-    for (const a of agents) await a.lifecycle.stop();
-    for (const s of setups) await s.cleanup();
+    await fleet?.stop();
   });
 
   it("refresh lists the images of the live nodes (stable extId, tags) and getQuota their real capacity", async () => {
@@ -110,9 +98,9 @@ describe("driver: placement and deployment through real agents", () => {
     expect(vnfc.hostname).toMatch(/^gateway-\d+$/);
     expect(server.floatingIps).toEqual({});
     expect(vnfc.ips).toEqual([{ netName: "cell-lan", ip: "127.0.0.1" }]);
-    const onNode = await runningContainers(lineTwo);
+    const onNode = await containersOfNode(lineTwo);
     expect(onNode.filter((c) => c.State === "running")).toHaveLength(1);
-    expect(await runningContainers(lineOne)).toHaveLength(0);
+    expect(await containersOfNode(lineOne)).toHaveLength(0);
     const servers = (await h.emulator.call(h.vim, "listServer", [], "List<Server>")) as Array<
       Record<string, unknown>
     >;
@@ -127,7 +115,7 @@ describe("driver: placement and deployment through real agents", () => {
 
     // Delete is fire-and-forget for the NFVO; the container goes away, and a second delete is harmless.
     await h.emulator.release(h.vim.name, vnfc.vc_id);
-    await waitFor(async () => (await runningContainers(lineTwo)).length === 0, {
+    await waitFor(async () => (await containersOfNode(lineTwo)).length === 0, {
       timeoutMs: 20000,
       what: "container removed",
     });
@@ -183,7 +171,7 @@ describe("driver: placement and deployment through real agents", () => {
         extId: expect.stringMatching(new RegExp(`^${lineOne}:ob-`)),
       }),
     );
-    await waitFor(async () => (await runningContainers(lineOne)).length === 0, {
+    await waitFor(async () => (await containersOfNode(lineOne)).length === 0, {
       timeoutMs: 20000,
       what: "the partly created container removed",
     });
@@ -235,11 +223,11 @@ describe("driver: placement and deployment through real agents", () => {
     );
     expect(new Set(launches.map((l) => l.vc_id)).size).toBe(8);
     expect(launches.every((l) => l.state === "ACTIVE")).toBe(true);
-    const all = [...(await runningContainers(lineOne)), ...(await runningContainers(lineTwo))];
+    const all = [...(await containersOfNode(lineOne)), ...(await containersOfNode(lineTwo))];
     expect(all.filter((c) => c.State === "running")).toHaveLength(8);
     await Promise.all(launches.map((l) => h.emulator.release(h.vim.name, l.vc_id)));
     await waitFor(
-      async () => (await runningContainers(lineOne)).length + (await runningContainers(lineTwo)).length === 0,
+      async () => (await containersOfNode(lineOne)).length + (await containersOfNode(lineTwo)).length === 0,
       { timeoutMs: 30000, what: "all containers removed" },
     );
     expect(await h.emulator.call(h.vim, "deleteNetwork", ["iotfog-cell-lan"], "Boolean")).toBe(true);

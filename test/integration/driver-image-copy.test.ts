@@ -5,23 +5,21 @@
  * images.import on B, no registry) and the container runs on B.
  */
 import type Docker from "dockerode";
-import type { Agent } from "@openiotfog/edge-agent";
 import { formatFogSpec } from "@openiotfog/vim-driver/openbaton/fog-spec";
+import { startAgentsInProcess, type InProcessAgents } from "../helpers/agents";
 import {
   DOCKER_B_SOCKET,
+  MQTT_URL,
   TEST_IMAGE,
+  containersOfNode,
+  removeContainersByLabel,
   requireDocker,
   requireMqtt,
   requireSecondDocker,
   uniqueName,
   waitFor,
 } from "../helpers/services";
-import { startInProcess, testAgentSetup, type TestAgentSetup } from "./agent-helpers";
 import { startDriverHarness, type DriverHarness } from "../nfvo-emulator/harness";
-
-async function containersOf(engine: Docker, nodeId: string): Promise<Docker.ContainerInfo[]> {
-  return engine.listContainers({ all: true, filters: { label: [`org.openiotfog.node=${nodeId}`] } });
-}
 
 async function hasImage(engine: Docker, tag: string): Promise<boolean> {
   return engine
@@ -37,8 +35,7 @@ describe("driver: an image only another node has is copied over ZeroMQ, then run
   const prefix = uniqueName("iotfog-test");
   // Docker references are lower-case.
   const onlyOnA = `openiotfog/only-on-a:${uniqueName("t").toLowerCase()}`;
-  const setups: TestAgentSetup[] = [];
-  const agents: Agent[] = [];
+  let fleet: InProcessAgents | undefined;
   let engineA: Docker;
   let engineB: Docker;
   let h: DriverHarness | undefined;
@@ -53,20 +50,16 @@ describe("driver: an image only another node has is copied over ZeroMQ, then run
       repo: onlyOnA.slice(0, onlyOnA.lastIndexOf(":")),
       tag: onlyOnA.slice(onlyOnA.lastIndexOf(":") + 1),
     });
-    for (const [zone, socketPath] of [
-      ["hall-a", "/var/run/docker.sock"],
-      ["hall-b", DOCKER_B_SOCKET],
-    ] as const) {
-      const s = await testAgentSetup({
-        labels: { zone },
-        mqtt: { url: process.env.IOTFOG_TEST_MQTT_URL ?? "mqtt://127.0.0.1:1883", topicPrefix: prefix },
-        runtime: { docker: { socketPath }, pullMissingImages: false },
-      });
-      setups.push(s);
-      agents.push(await startInProcess(s.config));
-    }
-    nodeA = (setups[0] as TestAgentSetup).nodeId;
-    nodeB = (setups[1] as TestAgentSetup).nodeId;
+    const agentOn = (zone: string, socketPath: string) => ({
+      labels: { zone },
+      mqtt: { url: MQTT_URL, topicPrefix: prefix },
+      runtime: { docker: { socketPath }, pullMissingImages: false },
+    });
+    fleet = await startAgentsInProcess([
+      agentOn("hall-a", "/var/run/docker.sock"),
+      agentOn("hall-b", DOCKER_B_SOCKET),
+    ]);
+    [nodeA, nodeB] = fleet.nodeIds as [string, string];
     h = await startDriverHarness({ topicPrefix: prefix, driver: { launchTimeoutMs: 60000 } });
     const harness = h;
     await harness.emulator.registerVim(harness.vim);
@@ -77,14 +70,12 @@ describe("driver: an image only another node has is copied over ZeroMQ, then run
     // Also when the test stopped before its own deleteNetwork (idempotent).
     await h?.emulator.call(h.vim, "deleteNetwork", ["iotfog-hall-lan"], "Boolean").catch(() => undefined);
     await h?.close();
-    for (const a of agents) await a.lifecycle.stop();
-    // The setups' own cleanup covers engine A; agent B's containers live on engine B.
-    const setupB = setups[1];
-    if (setupB !== undefined && engineB !== undefined) {
-      for (const c of await containersOf(engineB, setupB.nodeId))
-        await engineB.getContainer(c.Id).remove({ force: true });
-    }
-    for (const s of setups) await s.cleanup();
+    await fleet?.stopAgents();
+    // The set-ups' own cleanup covers engine A; agent B's containers live on engine B.
+    const nodeOnB = fleet?.nodeIds[1];
+    if (nodeOnB !== undefined && engineB !== undefined)
+      await removeContainersByLabel("org.openiotfog.node", nodeOnB, engineB);
+    await fleet?.stop();
     for (const engine of [engineA, engineB]) {
       if (engine !== undefined && (await hasImage(engine, onlyOnA))) await engine.getImage(onlyOnA).remove();
     }
@@ -115,12 +106,12 @@ describe("driver: an image only another node has is copied over ZeroMQ, then run
     // Copied, not pulled (agent B may not pull): the same image id under the same tag on engine B.
     const idOnA = (await engineA.getImage(onlyOnA).inspect()).Id;
     expect((await engineB.getImage(onlyOnA).inspect()).Id).toBe(idOnA);
-    const onB = await containersOf(engineB, nodeB);
+    const onB = await containersOfNode(nodeB, engineB);
     expect(onB.map((c) => [c.Image, c.State])).toEqual([[onlyOnA, "running"]]);
-    expect(await containersOf(engineA, nodeA)).toEqual([]);
+    expect(await containersOfNode(nodeA, engineA)).toEqual([]);
 
     await harness.emulator.release(harness.vim.name, vnfc.vc_id);
-    await waitFor(async () => (await containersOf(engineB, nodeB)).length === 0, {
+    await waitFor(async () => (await containersOfNode(nodeB, engineB)).length === 0, {
       timeoutMs: 20000,
       what: "container removed from engine B",
     });
