@@ -11,13 +11,20 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Agent } from "@openiotfog/edge-agent";
-import { docker, requireDocker, requireMqtt, uniqueName, waitFor } from "../helpers/services";
-import { getQueues } from "../nfvo-emulator";
+import { startAgentsInProcess, type InProcessAgents } from "../helpers/agents";
+import {
+  MQTT_URL,
+  containersOfNode,
+  docker,
+  requireDocker,
+  requireMqtt,
+  uniqueName,
+  waitFor,
+} from "../helpers/services";
 import { startDriverHarness, type DriverHarness } from "../nfvo-emulator/harness";
 import { ensureTutorialImages } from "../nfvo-emulator/vnfm/images";
 import { NfvoWithVnfms, type NsrRecord } from "../nfvo-emulator/vnfm/nfvo-vnfm";
-import { passthroughTree, startInProcess, testAgentSetup, type TestAgentSetup } from "./agent-helpers";
-import { RABBIT_ADMIN, RABBIT_MGMT_URL } from "../helpers/services";
+import { passthroughTree } from "./agent-helpers";
 
 type Json = Record<string, unknown>;
 const REPO = path.resolve(__dirname, "../..");
@@ -63,8 +70,7 @@ describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and tw
   const prefix = uniqueName("iotfog-vnfm");
   // RabbitMQ users are broker-wide and the VNFM's user is its type: unique per run.
   const vnfmType = uniqueName("fog");
-  const setups: TestAgentSetup[] = [];
-  const agents: Agent[] = [];
+  let fleet: InProcessAgents | undefined;
   let tree: string;
   let h: DriverHarness;
   let nfvo: NfvoWithVnfms;
@@ -76,24 +82,20 @@ describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and tw
     await requireMqtt();
     await ensureTutorialImages();
     tree = mkdtempSync(path.join(os.tmpdir(), "iotfog-vnfm-tree-"));
-    for (const line of ["1", "2"]) {
-      // One tree per node, so a device can be detached from one node only.
-      const roots = passthroughTree(path.join(tree, `line-${line}`));
-      const s = await testAgentSetup({
+    fleet = await startAgentsInProcess(
+      ["1", "2"].map((line) => ({
         labels: { line },
-        discovery: { ...roots, refreshIntervalMs: 1000, deviceScanIntervalMs: 500 },
-        mqtt: {
-          url: process.env.IOTFOG_TEST_MQTT_URL ?? "mqtt://127.0.0.1:1883",
-          topicPrefix: prefix,
-          keepaliveSeconds: 1,
+        // One tree per node, so a device can be detached from one node only.
+        discovery: {
+          ...passthroughTree(path.join(tree, `line-${line}`)),
+          refreshIntervalMs: 1000,
+          deviceScanIntervalMs: 500,
         },
+        mqtt: { url: MQTT_URL, topicPrefix: prefix, keepaliveSeconds: 1 },
         runtime: { pullMissingImages: false },
-      });
-      setups.push(s);
-      agents.push(await startInProcess(s.config));
-    }
-    lineOne = (setups[0] as TestAgentSetup).nodeId;
-    lineTwo = (setups[1] as TestAgentSetup).nodeId;
+      })),
+    );
+    [lineOne, lineTwo] = fleet.nodeIds as [string, string];
     h = await startDriverHarness({
       topicPrefix: prefix,
       emulator: (options) => new NfvoWithVnfms(options),
@@ -101,26 +103,25 @@ describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and tw
     });
     nfvo = h.emulator as NfvoWithVnfms;
     await nfvo.registerVim(h.vim);
-    await waitFor(
-      async () =>
-        ((await nfvo.call(h.vim, "getQuota", [], "Quota")) as { instances: number }).instances === 100,
-      { timeoutMs: 20000, what: "both agents in the driver's fleet view" },
-    );
-    await waitFor(
-      async () =>
-        nfvo.endpoints.has(vnfmType) &&
-        (await getQueues({ url: RABBIT_MGMT_URL, ...RABBIT_ADMIN }, h.vhost.vhost)).includes(vnfmType),
-      { timeoutMs: 20000, what: `VNFM endpoint ${vnfmType} registered and consumed` },
-    );
+    await h.waitForNodes(2);
+    await nfvo.waitForVnfm(vnfmType);
   });
+
+  /** The first asynchronous ERROR (on vnfm.nfvo.actions) whose exception mentions `text`. */
+  const oneWayError = (text: string, about: string): Promise<Json> =>
+    waitFor(
+      () =>
+        nfvo.oneWay.find(
+          (m) =>
+            m.action === "ERROR" && String((m.exception as Json | undefined)?.detailMessage).includes(text),
+        ),
+      { timeoutMs: 20000, what: `ERROR about ${about} on vnfm.nfvo.actions` },
+    );
 
   afterAll(async () => {
     await h?.close();
-    for (const a of agents) await a.lifecycle.stop().catch(() => undefined);
-    for (const s of setups) {
-      await s.cleanup();
-      await removeNetworksOf(s.nodeId);
-    }
+    await fleet?.stop();
+    for (const nodeId of fleet?.nodeIds ?? []) await removeNetworksOf(nodeId);
     if (tree) rmSync(tree, { recursive: true, force: true });
   });
 
@@ -166,16 +167,7 @@ describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and tw
     await nfvo.releaseNsr(nsr);
     // deleteServerByIdAndWait is fire-and-forget for the NFVO: wait for the containers to go.
     await waitFor(
-      async () => {
-        const left = await docker().listContainers({
-          all: true,
-          filters: { label: [`org.openiotfog.node`] },
-        });
-        return (
-          left.filter((c) => [lineOne, lineTwo].includes(String(c.Labels["org.openiotfog.node"]))).length ===
-          0
-        );
-      },
+      async () => (await containersOfNode(lineOne)).length + (await containersOfNode(lineTwo)).length === 0,
       { timeoutMs: 20000, what: "no container left on either node" },
     );
   });
@@ -217,17 +209,7 @@ describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and tw
     // Fog event upstream: the stick is pulled out of line 2's node → an asynchronous ERROR for the VNF record.
     rmSync(path.join(tree, "line-2", "sys/class/tty/null"));
     rmSync(path.join(tree, "line-2", "sys/bus/usb/devices/1-1"));
-    const error = await waitFor(
-      () =>
-        nfvo.oneWay.find(
-          (m) =>
-            m.action === "ERROR" &&
-            String((m.exception as Json | undefined)?.detailMessage).includes(
-              "device detached under zigbee-gateway",
-            ),
-        ),
-      { timeoutMs: 20000, what: "ERROR about the detached device on vnfm.nfvo.actions" },
-    );
+    const error = await oneWayError("device detached under zigbee-gateway", "the detached device");
     expect(String((error.exception as Json).detailMessage)).toContain(lineTwo);
     expect((error.virtualNetworkFunctionRecord as Json).name).toBe("zigbee-gateway");
     expect(error.nsrId).toBe(nsr.id);
@@ -246,13 +228,7 @@ describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and tw
     expect(why).toContain("no node satisfies");
     expect(why).toMatch(new RegExp(`node\\.labels\\.line == 2 \\(${lineOne} has 1\\)`));
     expect(why).toContain("device zigbee");
-    for (const node of [lineOne, lineTwo]) {
-      const left = await docker().listContainers({
-        all: true,
-        filters: { label: [`org.openiotfog.node=${node}`] },
-      });
-      expect(left).toHaveLength(0);
-    }
+    for (const node of [lineOne, lineTwo]) expect(await containersOfNode(node)).toHaveLength(0);
   });
 
   it("a lost node under a running VNF is reported to the NFVO as an ERROR for that VNF record", async () => {
@@ -261,18 +237,8 @@ describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and tw
     const server = instances(nsr.vnfrs.get("iperf-server"))[0] as Json;
     const node = String(server.vc_id).slice(0, String(server.vc_id).indexOf(":"));
     const index = node === lineOne ? 0 : 1;
-    await (agents[index] as Agent).lifecycle.stop();
-    const error = await waitFor(
-      () =>
-        nfvo.oneWay.find(
-          (m) =>
-            m.action === "ERROR" &&
-            String((m.exception as Json | undefined)?.detailMessage).includes(
-              "fog node lost under iperf-server",
-            ),
-        ),
-      { timeoutMs: 20000, what: "ERROR about the lost node on vnfm.nfvo.actions" },
-    );
+    await (fleet?.agents[index] as Agent).lifecycle.stop();
+    const error = await oneWayError("fog node lost under iperf-server", "the lost node");
     expect(String((error.exception as Json).detailMessage)).toContain(node);
     expect(error.nsrId).toBe(nsr.id);
     // Release still answers; the containers on the stopped node are the test cleanup's (by node label).

@@ -4,8 +4,8 @@
  * answers on its endpoint queue afterwards, and deregisters on shutdown (the NFVO drops the endpoint and the
  * RabbitMQ user). No agents: nothing here touches the fleet.
  */
-import { RABBIT_ADMIN, RABBIT_MGMT_URL, rabbitManagement, uniqueName, waitFor } from "../helpers/services";
-import { getQueues, managerPermissions } from "../nfvo-emulator";
+import { rabbitManagement, uniqueName, waitFor } from "../helpers/services";
+import { managerPermissions } from "../nfvo-emulator";
 import { startDriverHarness, type DriverHarness } from "../nfvo-emulator/harness";
 import { NfvoWithVnfms } from "../nfvo-emulator/vnfm/nfvo-vnfm";
 
@@ -17,22 +17,13 @@ describe("fog VNFM: registration, NFVO restart, deregistration", () => {
   const registrations = (): number =>
     nfvo.events.filter((e) => e.kind === "register" && e.type === vnfmType && !e.reused).length;
 
-  async function serving(): Promise<void> {
-    await waitFor(
-      async () =>
-        nfvo.endpoints.has(vnfmType) &&
-        (await getQueues({ url: RABBIT_MGMT_URL, ...RABBIT_ADMIN }, h.vhost.vhost)).includes(vnfmType),
-      { timeoutMs: 20000, what: `VNFM endpoint ${vnfmType} registered and consumed` },
-    );
-  }
-
   beforeAll(async () => {
     h = await startDriverHarness({
       emulator: (options) => new NfvoWithVnfms(options),
       driver: { vnfm: { enabled: true, type: vnfmType } },
     });
     nfvo = h.emulator as NfvoWithVnfms;
-    await serving();
+    await nfvo.waitForVnfm(vnfmType);
   });
 
   afterAll(async () => {
@@ -68,7 +59,7 @@ describe("fog VNFM: registration, NFVO restart, deregistration", () => {
       timeoutMs: 20000,
       what: "VNFM registration after the restart",
     });
-    await serving();
+    await nfvo.waitForVnfm(vnfmType);
     expect(
       await nfvo.sendToVnfm(vnfmType, { action: "ERROR", vnfr: { name: "probe" }, message: "probe" }),
     ).toBeNull();

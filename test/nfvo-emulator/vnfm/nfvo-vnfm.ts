@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
+import { waitFor } from "../../helpers/services";
 import { NfvoEmulator, type NfvoEmulatorOptions, type StoredVim } from "../emulator";
+import { getQueues } from "../management";
 import { OPENBATON_EXCHANGE, PluginException } from "../plugin-caller";
 
 /**
@@ -116,6 +118,15 @@ export class NfvoWithVnfms extends NfvoEmulator {
     this.vnfmChannel = undefined;
     if (conn) await conn.close().catch(() => undefined);
     await super.stop(opts);
+  }
+
+  /** Waits until a VNFM of `type` has registered and consumes the queue named after it (its default endpoint). */
+  async waitForVnfm(type: string, timeoutMs = 20000): Promise<void> {
+    await waitFor(
+      async () =>
+        this.endpoints.has(type) && (await getQueues(this.management, this.options.vhost)).includes(type),
+      { timeoutMs, what: `VNFM endpoint ${type} registered and consumed` },
+    );
   }
 
   /** A restarted NFVO with the default create-drop database forgets VNFM endpoints too. */
