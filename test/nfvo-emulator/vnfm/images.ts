@@ -6,7 +6,7 @@ import { TEST_IMAGE } from "../../helpers/services";
 const run = promisify(execFile);
 const REPO = path.resolve(__dirname, "../../..");
 
-/** The Open Baton Docker tutorial's image tags, as local stand-ins (scripts/images/iperf*.sh). */
+/** The Open Baton Docker tutorial's image tags, as local stand-ins (scripts/images/iperf.sh). */
 export const TUTORIAL_IMAGES = ["iperfserver:latest", "iperfclient:latest"] as const;
 
 /**
@@ -14,17 +14,13 @@ export const TUTORIAL_IMAGES = ["iperfserver:latest", "iperfclient:latest"] as c
  * the images are there). A failing script fails the test with its output.
  */
 export async function ensureTutorialImages(): Promise<void> {
-  for (const script of ["iperfserver.sh", "iperfclient.sh"]) {
-    try {
-      await run("bash", [path.join(REPO, "scripts/images", script)], {
-        env: { ...process.env, TEST_IMAGE },
-        timeout: 60000,
-      });
-    } catch (e) {
-      const err = e as Error & { stderr?: string };
-      throw new Error(
-        `scripts/images/${script} failed: ${err.message}${err.stderr ? `\n${err.stderr}` : ""}`,
-      );
-    }
+  try {
+    await run("bash", [path.join(REPO, "scripts/images/iperf.sh")], {
+      env: { ...process.env, TEST_IMAGE },
+      timeout: 60000,
+    });
+  } catch (e) {
+    const err = e as Error & { stderr?: string };
+    throw new Error(`scripts/images/iperf.sh failed: ${err.message}${err.stderr ? `\n${err.stderr}` : ""}`);
   }
 }
