@@ -1,8 +1,8 @@
 import { KeepAlive, Lifecycle, type Component, type Logger } from "@openiotfog/shared";
 import type { DriverConfig } from "./config";
-import { buildOperatorSurfaces, createFleetView } from "./api/surfaces";
+import { buildOperatorSurfaces, createFleetView, createOrchestrator } from "./api/surfaces";
 import { AgentPool } from "./fleet/agents";
-import { Orchestrator } from "./fleet/orchestrator";
+import type { Orchestrator } from "./fleet/orchestrator";
 import { LiveFleet } from "./openbaton/fleet/live-fleet";
 import { PluginServer } from "./openbaton/plugin-server";
 import { VimService } from "./openbaton/vim-service";
@@ -28,15 +28,7 @@ export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
     components.push(...surfaces.components);
     orchestrator = surfaces.orchestrator;
   } else {
-    orchestrator = new Orchestrator({
-      fleet: shared.view,
-      agents,
-      events: shared.events,
-      logger: logger.child({ part: "orchestrator" }),
-      requestTimeoutMs: config.agents.requestTimeoutMs,
-      deployTimeoutMs: config.agents.deployTimeoutMs,
-      imageTransferTimeoutMs: config.agents.imageTransferTimeoutMs,
-    });
+    orchestrator = createOrchestrator(config, shared, agents, logger);
   }
   const fleet = new LiveFleet(shared.view);
   const service = new VimService(config, fleet, agents, orchestrator, logger.child({ part: "vim" }));

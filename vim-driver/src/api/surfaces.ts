@@ -33,6 +33,24 @@ export function createFleetView(config: DriverConfig, logger: Logger): { view: F
   return { view, events };
 }
 
+/** The orchestrator of the driver side over its fleet view (one per process: API, VIM service and VNFM). */
+export function createOrchestrator(
+  config: DriverConfig,
+  fleet: { view: FleetView; events: EventLog },
+  agents: AgentPool,
+  logger: Logger,
+): Orchestrator {
+  return new Orchestrator({
+    fleet: fleet.view,
+    agents,
+    events: fleet.events,
+    logger: logger.child({ part: "orchestrator" }),
+    requestTimeoutMs: config.agents.requestTimeoutMs,
+    deployTimeoutMs: config.agents.deployTimeoutMs,
+    imageTransferTimeoutMs: config.agents.imageTransferTimeoutMs,
+  });
+}
+
 /**
  * Wires the orchestrator and the API server. Pass the process's shared fleet view (then its owner starts it);
  * without one, a fleet view is created and returned among the components.
@@ -45,15 +63,7 @@ export function buildOperatorSurfaces(
 ): OperatorSurfaces {
   const own = opts.fleet === undefined;
   const { view, events } = opts.fleet ?? createFleetView(config, logger);
-  const orchestrator = new Orchestrator({
-    fleet: view,
-    agents,
-    events,
-    logger: logger.child({ part: "orchestrator" }),
-    requestTimeoutMs: config.agents.requestTimeoutMs,
-    deployTimeoutMs: config.agents.deployTimeoutMs,
-    imageTransferTimeoutMs: config.agents.imageTransferTimeoutMs,
-  });
+  const orchestrator = createOrchestrator(config, { view, events }, agents, logger);
   const token = resolveApiToken(config.api, logger);
   const api = new ApiServer({
     host: config.api.host,
