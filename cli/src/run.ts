@@ -5,6 +5,7 @@ import {
   createLogger,
   Lifecycle,
   loadConfig,
+  logSectionSchema,
   parseWith,
   serveUntilSignal,
   type Component,
@@ -35,13 +36,8 @@ export const upConfigSchema = z
     driver: z.record(z.unknown()).default({}),
     /** Blueprint files deployed (through the fleet API) once the local agent has joined. */
     deploy: z.array(z.string().min(1)).default([]),
-    log: z
-      .object({
-        level: z.enum(["error", "warn", "info", "debug"]).default("info"),
-        format: z.enum(["json", "pretty"]).default("pretty"),
-      })
-      .strict()
-      .default({}),
+    // A person runs `iotfog up` in a terminal: readable lines by default.
+    log: logSectionSchema("pretty"),
   })
   .strict();
 
