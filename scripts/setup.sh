@@ -57,7 +57,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   say "installing from Debian's packages: ${missing[*]}"
   $SUDO apt-get update -qq
   # The packages' own init scripts may fail to start services in a container without systemd; we start them below.
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 \
+    || die "apt-get install ${missing[*]} failed (run it by hand to see why)"
   did+=("installed ${missing[*]}")
 else
   say "Debian packages present"
@@ -130,7 +131,7 @@ else
 fi
 
 # --- Mosquitto -------------------------------------------------------------------------------------
-mqtt_up() { mosquitto_pub -h 127.0.0.1 -p 1883 -t openiotfog/setup/ping -m ping -q 0; }
+mqtt_up() { mosquitto_pub -h 127.0.0.1 -p 1883 -t openiotfog/setup/ping -m ping -q 0 >/dev/null 2>&1; }
 if mqtt_up; then
   say "MQTT broker already answering on 127.0.0.1:1883"
 else
