@@ -268,7 +268,7 @@ export class DeploymentManager implements Component {
         const current = this.store.get(record.deploymentId);
         if (current === undefined) return; // removed meanwhile
         try {
-          await this.reconcileOne(current, startup);
+          await this.reconcileOne(current, startup, containers);
         } catch (e) {
           this.logger.error("reconcile failed", {
             deploymentId: current.deploymentId,
@@ -280,7 +280,16 @@ export class DeploymentManager implements Component {
     }
   }
 
-  private async reconcileOne(record: DeploymentRecord, startup: boolean): Promise<void> {
+  private async reconcileOne(
+    record: DeploymentRecord,
+    startup: boolean,
+    listed: ContainerStatus[],
+  ): Promise<void> {
+    // The pass's one listing settles the usual case (a container there and not left `created`: nothing to do),
+    // so a periodic pass costs one Engine call, not one per deployment. Anything that would act is decided on
+    // a fresh listing: a command may have changed the container since.
+    const seen = listed.find((c) => c.labels[DEPLOYMENT_LABEL] === record.deploymentId);
+    if (!startup && seen !== undefined && (record.desired !== "running" || seen.state !== "created")) return;
     const [container] = await this.containersOf(record.deploymentId);
     if (container === undefined) {
       await this.ensureImage(record.spec.image);

@@ -1,4 +1,5 @@
-import { LineCounter, parseDocument, type Document, type Node as YamlNode } from "yaml";
+import type * as Yaml from "yaml";
+import type { Document, LineCounter, Node as YamlNode } from "yaml";
 import { z } from "zod";
 import { readConstraints, readPreferences, readSpread } from "../constraints/parse";
 import type { InputProblem } from "../constraints/problems";
@@ -283,8 +284,11 @@ function located(source: string, doc: Document, lines: LineCounter, problems: In
 
 /** Parses a blueprint. Throws IotFogError VALIDATION_FAILED whose message names file, line and field of every problem. */
 export function parseBlueprint(text: string, source = "blueprint"): Blueprint {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  // Required here, not at load: processes that never read a blueprint (the edge agent) keep `yaml` out of memory.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const yaml = require("yaml") as typeof Yaml;
+  const lines = new yaml.LineCounter();
+  const doc = yaml.parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const messages = doc.errors.map((e) => {
       const pos = e.linePos?.[0];

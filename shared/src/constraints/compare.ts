@@ -1,8 +1,9 @@
-import semver from "semver";
+import type { SemVer } from "semver";
 import { looksLikeQuantity, parseQuantity, type Quantity } from "../units";
 import type { AttributeInfo, AttributeValue } from "./attributes";
 import type { ConstraintScalar } from "./ast";
 import { ConstraintProblem } from "./problems";
+import { semverLib } from "./semver-lib";
 
 /**
  * Typed comparison of a node attribute against a constant from a constraint. The constant is converted once
@@ -23,10 +24,10 @@ function memo<T>(table: Map<string, T>, key: string, make: (k: string) => T): T 
   return made;
 }
 
-const versions = new Map<string, semver.SemVer | null>();
+const versions = new Map<string, SemVer | null>();
 /** Lenient version: `24.0.7`, `v2`, `6.1.0-rpi7-rpi-v8`, `20.10.24+dfsg1` all give a comparable version. */
-export function looseVersion(text: string): semver.SemVer | null {
-  return memo(versions, text, (t) => semver.coerce(t, { includePrerelease: false }));
+export function looseVersion(text: string): SemVer | null {
+  return memo(versions, text, (t) => semverLib().coerce(t, { includePrerelease: false }));
 }
 
 const quantities = new Map<string, Quantity | null>();
@@ -87,7 +88,7 @@ export function orderingComparator(attribute: AttributeInfo, value: ConstraintSc
       return (v) => {
         if (typeof v !== "string") return undefined;
         const seen = looseVersion(v);
-        return seen === null ? undefined : semver.compare(seen, constant);
+        return seen === null ? undefined : semverLib().compare(seen, constant);
       };
     }
     case "set":
@@ -138,7 +139,7 @@ export function equalityTest(
         if (typeof v !== "string") return false;
         if (v === text) return true;
         const seen = looseVersion(v);
-        return constant !== null && seen !== null && semver.eq(seen, constant);
+        return constant !== null && seen !== null && semverLib().eq(seen, constant);
       };
     }
     case "set": {

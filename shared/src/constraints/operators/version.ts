@@ -1,13 +1,14 @@
-import semver from "semver";
+import type { Range } from "semver";
 import { looseVersion, scalarText } from "../compare";
 import { ConstraintProblem } from "../problems";
+import { semverLib } from "../semver-lib";
 import { expectShape, type Matcher, type OperatorPlugin } from "./operator";
 
 /** Nomad writes ranges with commas (`>= 1.2, < 2.0`); npm semver separates AND-ed comparators by spaces. */
-function rangeOf(value: string): semver.Range {
+function rangeOf(value: string): Range {
   const text = value.replace(/,/g, " ");
   try {
-    return new semver.Range(text);
+    return new (semverLib().Range)(text);
   } catch {
     throw new ConstraintProblem(`${JSON.stringify(value)} is not a version range (e.g. ">= 20.10, < 25")`);
   }
@@ -58,7 +59,7 @@ export const semverOperator: OperatorPlugin = {
     const range = rangeOf(text);
     return (v) =>
       typeof v === "string" &&
-      semver.valid(v) !== null &&
-      semver.satisfies(v, range, { includePrerelease: true });
+      semverLib().valid(v) !== null &&
+      semverLib().satisfies(v, range, { includePrerelease: true });
   },
 };
