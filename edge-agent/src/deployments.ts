@@ -369,6 +369,8 @@ export class DeploymentManager implements Component {
       },
     };
     if (spec.command !== undefined) out.command = spec.command;
+    if (spec.hostname !== undefined) out.hostname = spec.hostname;
+    if (spec.dns !== undefined) out.dns = spec.dns;
     if (spec.resources.cpus !== undefined) out.cpus = spec.resources.cpus;
     if (spec.resources.memoryBytes !== undefined) out.memoryBytes = spec.resources.memoryBytes;
     return out;

@@ -5,6 +5,7 @@
  */
 import net from "node:net";
 import { randomBytes } from "node:crypto";
+import { PassThrough } from "node:stream";
 import amqp from "amqplib";
 import mqtt from "mqtt";
 import Docker from "dockerode";
@@ -269,6 +270,27 @@ export async function removeContainersByLabel(
 }
 
 /** The containers (running or not) of one node, by the node label every container we create carries. */
+/** Runs `cmd` in a running container and returns its exit code and standard output (stderr dropped). */
+export async function execInContainer(
+  container: Docker.Container,
+  cmd: string[],
+): Promise<{ exitCode: number; stdout: string }> {
+  const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  const stdout = new PassThrough();
+  stdout.on("data", (c: Buffer) => chunks.push(c));
+  // Without a TTY, Docker multiplexes stdout and stderr on one stream.
+  container.modem.demuxStream(stream, stdout, new PassThrough().resume());
+  await new Promise<void>((resolve, reject) => {
+    stream.on("end", resolve);
+    stream.on("close", resolve);
+    stream.on("error", reject);
+  });
+  const { ExitCode } = await exec.inspect();
+  return { exitCode: ExitCode ?? -1, stdout: Buffer.concat(chunks).toString("utf8") };
+}
+
 export function containersOfNode(nodeId: string, engine: Docker = docker()): Promise<Docker.ContainerInfo[]> {
   return engine.listContainers({ all: true, filters: { label: [`org.openiotfog.node=${nodeId}`] } });
 }

@@ -10,7 +10,14 @@ import path from "node:path";
 import { Dealer } from "zeromq";
 import { AgentClient, PROTOCOL_VERSION, type DeployParamsInput } from "@openiotfog/shared";
 import type { Agent } from "@openiotfog/edge-agent";
-import { TEST_IMAGE, docker, requireDocker, requireMqtt, uniqueName } from "../helpers/services";
+import {
+  TEST_IMAGE,
+  docker,
+  execInContainer,
+  requireDocker,
+  requireMqtt,
+  uniqueName,
+} from "../helpers/services";
 import { passthroughTree, startInProcess, testAgentSetup, type TestAgentSetup } from "./agent-helpers";
 
 jest.setTimeout(60000);
@@ -184,7 +191,7 @@ describe("agent command endpoint (in process, real Docker)", () => {
     ).rejects.toMatchObject({ code: "IMAGE_NOT_FOUND" });
   });
 
-  it("creates a network and runs a container on it with a fixed IP", async () => {
+  it("creates a network and runs a container on it with a fixed IP, network aliases, host name and DNS servers", async () => {
     const name = uniqueName("iotfog-net");
     const deploymentId = uniqueName("dep");
     try {
@@ -195,11 +202,21 @@ describe("agent command endpoint (in process, real Docker)", () => {
       });
       const res = await client.call("deploy", {
         deploymentId,
-        spec: sleeper("fixed-ip"),
-        networks: [{ name, ipv4Address: "172.31.250.10" }],
+        spec: sleeper("fixed-ip", { hostname: "line7-gw", dns: ["10.213.0.53", "10.213.0.54"] }),
+        networks: [{ name, ipv4Address: "172.31.250.10", aliases: ["gw", "gw.line7"] }],
       });
-      const info = await docker().getContainer(res.deployment.containerId!).inspect();
+      const container = docker().getContainer(res.deployment.containerId!);
+      const info = await container.inspect();
       expect(info.NetworkSettings.Networks[name]?.IPAddress).toBe("172.31.250.10");
+      expect(info.NetworkSettings.Networks[name]?.Aliases).toEqual(
+        expect.arrayContaining(["gw", "gw.line7"]),
+      );
+      expect(info.Config.Hostname).toBe("line7-gw");
+      expect(info.HostConfig.Dns).toEqual(["10.213.0.53", "10.213.0.54"]);
+      // What the workload sees: its host name, and its own aliases through the engine's DNS on that network.
+      expect(await execInContainer(container, ["hostname"])).toEqual({ exitCode: 0, stdout: "line7-gw\n" });
+      const lookup = await execInContainer(container, ["nslookup", "gw.line7", "127.0.0.11"]);
+      expect(lookup.stdout).toContain("172.31.250.10");
       expect((await client.call("networks.list", {})).networks.map((n) => n.name)).toContain(name);
       await expect(client.call("networks.remove", { name: "bridge" })).rejects.toMatchObject({
         code: "CONFLICT",

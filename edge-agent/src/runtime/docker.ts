@@ -160,12 +160,14 @@ export class DockerRuntime implements ContainerRuntime {
         ...(spec.cpus !== undefined ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
         ...(spec.memoryBytes !== undefined ? { Memory: spec.memoryBytes } : {}),
         ...(primary !== undefined ? { NetworkMode: primary.name } : {}),
+        ...(spec.dns !== undefined && spec.dns.length > 0 ? { Dns: spec.dns } : {}),
       },
       ...(primary !== undefined
         ? { NetworkingConfig: { EndpointsConfig: { [primary.name]: endpoint(primary) } } }
         : {}),
     };
     if (spec.command !== undefined) options.Cmd = spec.command;
+    if (spec.hostname !== undefined) options.Hostname = spec.hostname;
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(options);

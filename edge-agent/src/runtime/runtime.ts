@@ -39,6 +39,10 @@ export interface ContainerSpec {
   restart: RestartPolicy;
   networks: NetworkAttachment[];
   labels: Record<string, string>;
+  /** The container's host name; absent: the engine's default. */
+  hostname?: string;
+  /** DNS servers; absent or empty: the node's. */
+  dns?: string[];
 }
 
 export interface ContainerStatus {

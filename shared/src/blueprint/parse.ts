@@ -71,6 +71,8 @@ const rawPropertiesSchema = z
       .strict()
       .optional(),
     networks: z.array(z.string()).optional(),
+    hostname: z.string().optional(),
+    dns: z.array(z.string()).optional(),
     labels: stringMap.optional(),
   })
   .strict();
@@ -193,6 +195,8 @@ function toServiceInput(
   if (p.replicas !== undefined) spec.replicas = p.replicas;
   if (p.max_per_node !== undefined) spec.maxPerNode = p.max_per_node;
   if (p.networks !== undefined) spec.networks = p.networks;
+  if (p.hostname !== undefined) spec.hostname = p.hostname;
+  if (p.dns !== undefined) spec.dns = p.dns;
   if (p.resources !== undefined) {
     const r = p.resources;
     const resources: NonNullable<ServiceSpecInput["resources"]> = {};
@@ -252,6 +256,8 @@ function blueprintPathOf(base: Path, specPath: Path): { path: Path; exact: boole
     devices: ["requirements"],
     resources: ["properties", "resources"],
     networks: ["properties", "networks"],
+    hostname: ["properties", "hostname"],
+    dns: ["properties", "dns"],
     labels: ["properties", "labels"],
     dependsOn: ["requirements"],
     name: [],

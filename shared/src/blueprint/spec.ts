@@ -66,6 +66,14 @@ export const deviceRequirementSchema = z
 export type DeviceRequirement = z.infer<typeof deviceRequirementSchema>;
 export type DeviceRequirementInput = z.input<typeof deviceRequirementSchema>;
 
+/** A container host name (RFC 1123 label): what `hostname` prints inside the container. */
+export const hostNameSchema = z
+  .string()
+  .regex(
+    /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/,
+    "must be a host name: letters, digits and '-', at most 63 characters, not starting or ending with '-'",
+  );
+
 export const restartPolicies = ["no", "always", "on-failure", "unless-stopped"] as const;
 export type RestartPolicy = (typeof restartPolicies)[number];
 
@@ -94,6 +102,10 @@ export const serviceSpecSchema = z
     replicas: z.number().int().min(0, "must be >= 0").default(1),
     maxPerNode: z.number().int().positive("must be > 0").optional(),
     networks: z.array(nonEmpty).optional(),
+    /** The container's host name; default: the runtime's (Docker: the container id). */
+    hostname: hostNameSchema.optional(),
+    /** DNS servers the container resolves with (Docker `--dns`); default: the node's. */
+    dns: z.array(z.string().ip({ message: "must be an IP address" })).optional(),
     constraints: constraintSetSchema.default({}),
     preferences: z.array(preferenceSchema).default([]),
     spread: z.array(spreadSchema).default([]),

@@ -40,6 +40,8 @@ describe("blueprint parsing", () => {
     max_per_node: 1
     resources: { cpus: 0.5, memory: 256MiB, disk: 1GB }
     networks: [plant]
+    hostname: api-1
+    dns: [10.0.0.53, "fd00::53"]
     labels: { tier: 2 }
   requirements:
     - dependency: db
@@ -76,6 +78,8 @@ db:
       maxPerNode: 1,
       resources: { cpus: 0.5, memoryBytes: 256 * 1024 ** 2, diskBytes: 1e9 },
       networks: ["plant"],
+      hostname: "api-1",
+      dns: ["10.0.0.53", "fd00::53"],
       labels: { tier: "2" },
       dependsOn: ["db"],
       devices: [
@@ -133,6 +137,18 @@ db:
       "unknown property",
       doc("web:\n  type: openiotfog.nodes.Container\n  properties:\n    image: x\n    imagee: y\n"),
       "demo.yaml:9: field \"topology_template.node_templates.web.properties\": Unrecognized key(s) in object: 'imagee'",
+    ],
+    [
+      "bad host name",
+      doc("web:\n  type: openiotfog.nodes.Container\n  properties:\n    image: x\n    hostname: -web\n"),
+      'demo.yaml:10: field "topology_template.node_templates.web.properties.hostname": must be a host name',
+    ],
+    [
+      "bad DNS server",
+      doc(
+        "web:\n  type: openiotfog.nodes.Container\n  properties:\n    image: x\n    dns: [10.0.0.53, resolver]\n",
+      ),
+      'demo.yaml:10: field "topology_template.node_templates.web.properties.dns[1]": must be an IP address',
     ],
     [
       "bad replicas",
