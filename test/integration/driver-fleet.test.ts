@@ -101,6 +101,12 @@ describe("driver: placement and deployment through real agents", () => {
     const onNode = await containersOfNode(lineTwo);
     expect(onNode.filter((c) => c.State === "running")).toHaveLength(1);
     expect(await containersOfNode(lineOne)).toHaveLength(0);
+    // Inside, the container is called what the NFVO calls the VNFC, and answers to it on its virtual link.
+    const inspected = await docker().getContainer(onNode[0]!.Id).inspect();
+    expect(inspected.Config.Hostname).toBe(vnfc.hostname);
+    expect(Object.values(inspected.NetworkSettings.Networks).flatMap((n) => n.Aliases ?? [])).toContain(
+      vnfc.hostname,
+    );
     const servers = (await h.emulator.call(h.vim, "listServer", [], "List<Server>")) as Array<
       Record<string, unknown>
     >;
@@ -140,6 +146,50 @@ describe("driver: placement and deployment through real agents", () => {
     expect(detail).toMatch(/no node satisfies/);
     expect(detail).toMatch(/zone/);
     expect(detail).toMatch(/line-9/);
+  });
+
+  it("the fog spec's hostname, DNS servers and per-link aliases reach the container; an alias on a foreign link is refused", async () => {
+    const vnfc = await h.emulator.allocate(h.vim.name, {
+      vnfrName: "named",
+      vmImage: TEST_IMAGE,
+      connectionPoints: [{ virtual_link_reference: "cell-lan" }],
+      userdata: `#Hostname=\n${formatFogSpec({
+        command: ["sleep", "3600"],
+        hostname: "gateway-7",
+        dns: ["10.213.0.53"],
+        aliases: { "cell-lan": ["gw", "gw.cell"] },
+      })}\n`,
+    });
+    const [nodeId, agentId] = vnfc.vc_id.split(":") as [string, string];
+    const [container] = await docker().listContainers({
+      filters: { label: [`org.openiotfog.node=${nodeId}`, `org.openiotfog.deployment=${agentId}`] },
+    });
+    const inspected = await docker().getContainer(container!.Id).inspect();
+    expect(inspected.Config.Hostname).toBe("gateway-7");
+    expect(inspected.HostConfig.Dns).toEqual(["10.213.0.53"]);
+    const [network] = Object.values(inspected.NetworkSettings.Networks);
+    expect(network?.Aliases).toEqual(expect.arrayContaining([vnfc.hostname, "gw", "gw.cell"]));
+    await h.emulator.release(h.vim.name, vnfc.vc_id);
+
+    let error: unknown;
+    try {
+      await h.emulator.allocate(h.vim.name, {
+        vnfrName: "misnamed",
+        vmImage: TEST_IMAGE,
+        connectionPoints: [{ virtual_link_reference: "cell-lan" }],
+        userdata: `#Hostname=\n${formatFogSpec({ command: ["sleep", "3600"], aliases: { "wifi-lan": ["gw"] } })}\n`,
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PluginException);
+    expect((error as PluginException).vimDriverException?.detailMessage).toMatch(
+      /field "aliases\.wifi-lan": "wifi-lan" is not a virtual link of misnamed-\d+ \(its links: cell-lan\)/,
+    );
+    await waitFor(async () => (await containersOfNode(nodeId)).length === 0, {
+      timeoutMs: 20000,
+      what: "named VNFC removed",
+    });
   });
 
   it("a VNFC whose container cannot start: exception.server names it (ERROR), and it is removed", async () => {

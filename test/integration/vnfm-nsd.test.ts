@@ -16,6 +16,7 @@ import {
   MQTT_URL,
   containersOfNode,
   docker,
+  execInContainer,
   requireDocker,
   requireMqtt,
   uniqueName,
@@ -170,6 +171,46 @@ describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and tw
       async () => (await containersOfNode(lineOne)).length + (await containersOfNode(lineTwo)).length === 0,
       { timeoutMs: 20000, what: "no container left on either node" },
     );
+  });
+
+  it("the Docker VNFM keys hostname, dns and aliases reach the container; an alias on a link the VDU lacks is refused", async () => {
+    const nsd = loadNsd("nsd-iperf.json", vnfmType);
+    const server = (nsd.vnfd as Json[]).find((v) => v.name === "iperf-server") as Json;
+    server.configurations = {
+      name: "server-configuration",
+      configurationParameters: [
+        { confKey: "hostname", value: "iperf-srv" },
+        { confKey: "dns", value: "10.213.0.53" },
+        { confKey: "aliases", value: "new-network:iperf,iperf.lab" },
+      ],
+    };
+    const nsr = await nfvo.deployNsr(nsd, h.vim.name);
+    expect(nsr.errors).toEqual([]);
+    expect(nsr.status).toBe("ACTIVE");
+    const vnfc = instances(nsr.vnfrs.get("iperf-server"))[0] as Json;
+    const found = await containerOf(String(vnfc.vc_id));
+    const container = docker().getContainer(String(found?.id));
+    const inspected = await container.inspect();
+    expect(inspected.Config.Hostname).toBe("iperf-srv");
+    expect(inspected.HostConfig.Dns).toEqual(["10.213.0.53"]);
+    const [network] = Object.values(inspected.NetworkSettings.Networks);
+    expect(network?.Aliases).toEqual(expect.arrayContaining([String(vnfc.hostname), "iperf", "iperf.lab"]));
+    expect(await execInContainer(container, ["hostname"])).toEqual({ exitCode: 0, stdout: "iperf-srv\n" });
+    await nfvo.releaseNsr(nsr);
+    await waitFor(
+      async () => (await containersOfNode(lineOne)).length + (await containersOfNode(lineTwo)).length === 0,
+      { timeoutMs: 20000, what: "no container left on either node" },
+    );
+
+    const wrong = loadNsd("nsd-iperf.json", vnfmType);
+    ((wrong.vnfd as Json[]).find((v) => v.name === "iperf-server") as Json).configurations = {
+      name: "server-configuration",
+      configurationParameters: [{ confKey: "aliases", value: "mgmt:iperf" }],
+    };
+    const refused = await nfvo.deployNsr(wrong, h.vim.name);
+    expect(refused.status).toBe("ERROR");
+    expect(refused.errors[0]).toContain('key "aliases": network "mgmt" is not a virtual link of VDU');
+    expect(refused.errors[0]).toContain("(its links: new-network)");
   });
 
   it("an unknown fog key fails INSTANTIATE with an ERROR naming it, and nothing is created", async () => {

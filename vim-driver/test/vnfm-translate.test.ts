@@ -14,7 +14,11 @@ import {
 import { amendUserdata, encodeUserdata } from "../src/vnfm/userdata";
 
 function one(configuration: Array<[string, string]>, metadata: Record<string, string> = {}): FogSpec {
-  const specs = translateVnf({ vnfdName: "svc", configuration, vdus: [{ label: "vdu1", metadata }] });
+  const specs = translateVnf({
+    vnfdName: "svc",
+    configuration,
+    vdus: [{ label: "vdu1", metadata, virtualLinks: ["mgmt", "data", "net"] }],
+  });
   const spec = specs.get("vdu1");
   if (spec === undefined) throw new Error("no spec for vdu1");
   return spec;
@@ -70,14 +74,32 @@ describe("VNFD configuration → fog spec (Docker VNFM keys)", () => {
     expect(parseConstraints(spec.constraints).requirements).toHaveLength(2);
   });
 
-  it("accepts dns, hostname and aliases (validated) and says they are not applied", () => {
+  it("reads dns, hostname and aliases into the spec (repeated keys add up)", () => {
     const spec = one([
-      ["dns", "10.0.0.53"],
+      ["dns", "10.0.0.53, 10.0.0.54"],
+      ["DNS", "fd00::53"],
       ["hostname", "my-host"],
       ["aliases", "mgmt:a,b;data:c"],
+      ["aliases", "mgmt:b,d"],
     ]);
-    expect(spec.notApplied).toEqual(["dns", "hostname", "aliases"]);
+    expect(spec.dns).toEqual(["10.0.0.53", "10.0.0.54", "fd00::53"]);
+    expect(spec.hostname).toBe("my-host");
+    expect(spec.aliases).toEqual({ mgmt: ["a", "b", "d"], data: ["c"] });
     expect(spec.env).toEqual({});
+  });
+
+  it("refuses aliases on a network the VDU is not attached to, naming the VDU's links", () => {
+    const e = failure(() =>
+      translateVnf({
+        vnfdName: "svc",
+        configuration: [["aliases", "mgmt:a;wifi:b"]],
+        vdus: [{ label: "vdu1", metadata: {}, virtualLinks: ["mgmt"] }],
+      }),
+    );
+    expect(e.code).toBe("VALIDATION_FAILED");
+    expect(e.message).toBe(
+      'VNFD "svc" key "aliases": network "wifi" is not a virtual link of VDU "vdu1" (its links: mgmt)',
+    );
   });
 
   it("never turns a Docker VNFM key into an environment variable", () => {
@@ -141,8 +163,9 @@ describe("fog keys", () => {
         {
           label: "v1",
           metadata: { "fog.memory": "64MiB", constraints: "node.labels.line==2", az: "zone-1" },
+          virtualLinks: [],
         },
-        { label: "v2", metadata: {} },
+        { label: "v2", metadata: {}, virtualLinks: [] },
       ],
     });
     expect(specs.get("v1")?.resources.memoryBytes).toBe(64 * 1024 * 1024);
@@ -305,6 +328,9 @@ describe("userdata for the driver (iotfog-spec/v1)", () => {
     ["fog.devices", "zigbee"],
     ["constraints", "node.labels.line==2"],
     ["GREETING", "#Hostname=not-a-hostname"],
+    ["hostname", "gw-1"],
+    ["dns", "10.0.0.53"],
+    ["aliases", "mgmt:gw,gateway.line2"],
   ]);
 
   it("round-trips through the driver's parser and survives the NFVO's #Hostname= replacement", () => {
@@ -316,6 +342,9 @@ describe("userdata for the driver (iotfog-spec/v1)", () => {
       constraints: ["node.labels.line==2"],
       devices: [{ class: "zigbee", exclusive: true }],
       env: { GREETING: "#Hostname=not-a-hostname" },
+      hostname: "gw-1",
+      dns: ["10.0.0.53"],
+      aliases: { mgmt: ["gw", "gateway.line2"] },
     });
   });
 
@@ -338,5 +367,10 @@ describe("userdata for the driver (iotfog-spec/v1)", () => {
     expect(amended?.env).toEqual({ GREETING: "#Hostname=not-a-hostname", SERVER_HOSTNAME: "s-1" });
     expect(amended?.constraints).toEqual(["node.labels.line==2", "node.id==n2"]);
     expect(amended?.devices).toHaveLength(1);
+    expect(amended).toMatchObject({
+      hostname: "gw-1",
+      dns: ["10.0.0.53"],
+      aliases: { mgmt: ["gw", "gateway.line2"] },
+    });
   });
 });

@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   IotFogError,
   deviceRequirementSchema,
+  hostNameSchema,
   parseBytes,
   parseWith,
   portSchema,
@@ -24,6 +25,11 @@ const LINE = /^[ \t]*#iotfog-spec\/v(\d+)[ \t]+(\S.*?)[ \t]*$/m;
 
 const quantity = z.union([z.string(), z.number()]);
 
+/** A DNS name a container answers to on a network (letters, digits, '.', '_', '-'). */
+export const networkAliasSchema = z
+  .string()
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,252}$/, "must be a DNS name (letters, digits, '.', '_', '-')");
+
 export const fogSpecV1Schema = z
   .object({
     /** Constraints in either syntax of the constraint language (docs/placement.md). */
@@ -44,6 +50,15 @@ export const fogSpecV1Schema = z
       .default({}),
     restart: z.enum(restartPolicies).optional(),
     labels: z.record(z.string()).default({}),
+    /** The container's host name; default: the hostname the NFVO chose for the VNFC. */
+    hostname: hostNameSchema.optional(),
+    /** DNS servers of the container (Docker `--dns`). */
+    dns: z.array(z.string().ip({ message: "must be an IP address" })).default([]),
+    /**
+     * Extra DNS names per virtual link (the VL name, as in the VNFD): other containers on that link reach the
+     * VNFC by them, besides its hostname.
+     */
+    aliases: z.record(z.array(networkAliasSchema)).default({}),
   })
   .strict();
 export type FogSpecV1 = z.infer<typeof fogSpecV1Schema>;

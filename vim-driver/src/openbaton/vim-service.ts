@@ -3,6 +3,7 @@ import { performance } from "node:perf_hooks";
 import {
   IotFogError,
   errorMessage,
+  hostNameSchema,
   isIotFogError,
   parseConstraints,
   parseWith,
@@ -272,8 +273,15 @@ export class VimService implements VimOperations {
     return { flavour: toDeploymentFlavour(found), flavor: found };
   }
 
-  /** Builds the ServiceSpec of one VNFC from the request, the VIM metadata, CP metadata and userdata. */
-  buildSpec(vim: VimInstance, req: LaunchRequest, imageTag: string): ServiceSpec {
+  /**
+   * Builds the ServiceSpec of one VNFC from the request, the VIM metadata, CP metadata and userdata, and the DNS
+   * names it answers to on each of its virtual links (its hostname, plus the fog spec's `aliases`).
+   */
+  buildLaunch(
+    vim: VimInstance,
+    req: LaunchRequest,
+    imageTag: string,
+  ): { spec: ServiceSpec; aliases: Map<string, string[]> } {
     const fog = parseFogSpec(req.userdata);
     const constraints: ConstraintInput[] = [...constraintsFromMetadata(vim.metadata)];
     for (const cp of req.networks) constraints.push(...constraintsFromMetadata(cp.metadata));
@@ -285,7 +293,20 @@ export class VimService implements VimOperations {
     if (flavor && flavor.ramMb > 0) resources.memoryBytes = flavor.ramMb * MIB;
     if (flavor && flavor.diskGb > 0) resources.diskBytes = flavor.diskGb * GIB;
     Object.assign(resources, fog?.resources ?? {});
-    return parseWith(
+    const virtualLinks = [...new Set(req.networks.map((cp) => cp.virtual_link_reference))];
+    const aliases = new Map<string, string[]>(virtualLinks.map((vl) => [vl, [req.hostname]]));
+    for (const [vl, names] of Object.entries(fog?.aliases ?? {})) {
+      const own = aliases.get(vl);
+      if (own === undefined) {
+        throw new IotFogError(
+          "BAD_REQUEST",
+          `userdata fog spec: field "aliases.${vl}": "${vl}" is not a virtual link of ${req.hostname} ` +
+            `(its links: ${virtualLinks.join(", ") || "none"})`,
+        );
+      }
+      own.push(...names.filter((n) => !own.includes(n)));
+    }
+    const spec = parseWith(
       serviceSpecSchema,
       {
         name: serviceName(req.hostname),
@@ -299,10 +320,14 @@ export class VimService implements VimOperations {
         restart: fog?.restart ?? "unless-stopped",
         constraints: constraintSet,
         labels: { ...(fog?.labels ?? {}), "org.openiotfog.openbaton.hostname": req.hostname },
+        // Inside the container, `hostname` says what the NFVO calls the VNFC (as Server.hostName does).
+        hostname: fog?.hostname ?? containerHostName(req.hostname),
+        ...(fog !== undefined && fog.dns.length > 0 ? { dns: fog.dns } : {}),
       },
       `service spec of ${req.hostname}`,
       "BAD_REQUEST",
     );
+    return { spec, aliases };
   }
 
   /**
@@ -315,11 +340,11 @@ export class VimService implements VimOperations {
     const deadline = Date.now() + this.config.launchTimeoutMs;
     if (this.fleet.live().length === 0) throw new DriverError("no live fog node (no agent presence on MQTT)");
     const image = await this.resolveImage(req.image);
-    const spec = this.buildSpec(vim, req, image.tag);
+    const { spec, aliases } = this.buildLaunch(vim, req, image.tag);
     const { flavour } = this.flavorFor(req.flavor);
     const name = `${this.deploymentPrefix}${randomBytes(6).toString("hex")}`;
     const agentId = agentDeploymentId(name, spec.name, 0);
-    const virtualLinks = [...new Set(req.networks.map((cp) => cp.virtual_link_reference))];
+    const virtualLinks = [...aliases.keys()];
     const at: { nodeId?: string; starting: boolean; networks?: Promise<NetworkAttachment[]> } = {
       starting: false,
     };
@@ -332,11 +357,11 @@ export class VimService implements VimOperations {
         if (p.phase === "placed") {
           at.nodeId = p.nodeId;
           // The networks are made ready on the chosen node while the orchestrator checks its image.
-          at.networks = this.attachments(p.nodeId, virtualLinks, req.hostname);
+          at.networks = this.attachments(p.nodeId, aliases);
           at.networks.catch(() => undefined);
         } else if (p.phase === "starting") at.starting = true;
       },
-      (nodeId) => at.networks ?? this.attachments(nodeId, virtualLinks, req.hostname),
+      (nodeId) => at.networks ?? this.attachments(nodeId, aliases),
     );
     try {
       const record = await beforeDeadline(deploying, deadline, `launch of ${req.hostname}`);
@@ -417,18 +442,14 @@ export class VimService implements VimOperations {
   }
 
   /** The per-node Docker networks of the virtual links, created on the chosen node if it lacks them. */
-  private async attachments(
-    nodeId: string,
-    virtualLinks: string[],
-    hostname: string,
-  ): Promise<NetworkAttachment[]> {
+  private async attachments(nodeId: string, aliases: Map<string, string[]>): Promise<NetworkAttachment[]> {
     const client = this.agents.client(nodeId);
     return Promise.all(
-      virtualLinks.map(async (vl) => {
+      [...aliases].map(async ([vl, names]) => {
         const name = this.dockerNetworkName(slugOf(vl), nodeId);
         await client.call("networks.create", { name, driver: this.config.networks.driver, labels: {} });
-        // The NFVO's hostname as alias: VNFCs on the same node and link reach each other by name.
-        return { name, aliases: [hostname] };
+        // The NFVO's hostname (and the VNFD's aliases): VNFCs on the same node and link reach each other by name.
+        return { name, aliases: names };
       }),
     );
   }
@@ -650,6 +671,11 @@ export function slugOf(name: string): string {
 }
 
 /** A DNS-label service name from the NFVO hostname (`<vnfr>-<random>`), which usually is one already. */
+/** The NFVO's hostname when it is a valid host name (it is `<vnfr name>-<n>`), else its service-name form. */
+function containerHostName(hostname: string): string {
+  return hostNameSchema.safeParse(hostname).success ? hostname : serviceName(hostname);
+}
+
 export function serviceName(hostname: string): string {
   const s = hostname
     .toLowerCase()

@@ -189,7 +189,17 @@ export class VnfManager {
     const specs = translateVnf({
       vnfdName: name,
       configuration,
-      vdus: labelled.map(({ vdu, label }) => ({ label, metadata: vdu.metadata })),
+      vdus: labelled.map(({ vdu, label }) => ({
+        label,
+        metadata: vdu.metadata,
+        virtualLinks: [
+          ...new Set(
+            (vdu.vnfc ?? []).flatMap((c) =>
+              (c.connection_point ?? []).map((cp) => cp.virtual_link_reference),
+            ),
+          ),
+        ],
+      })),
     });
     return labelled.map(({ vdu, label }) => ({
       label,
@@ -207,13 +217,6 @@ export class VnfManager {
     try {
       const vdus = this.specsOf(message.vnfd.name, configurationPairs(message.vnfd), message.vnfd.vdu, "id");
       userdata = this.encodeUserdata({ vnfr, vdus });
-      const ignored = [...new Set(vdus.flatMap((v) => v.spec.notApplied))];
-      if (ignored.length > 0) {
-        this.logger.warn("Docker VNFM keys accepted but not applied on the fog", {
-          vnfd: message.vnfd.name,
-          keys: ignored,
-        });
-      }
     } catch (e) {
       return errorReply(`INSTANTIATE of ${message.vnfd.name} refused: ${errorMessage(e)}`, vnfr, nsrId);
     }

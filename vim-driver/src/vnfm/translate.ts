@@ -46,11 +46,12 @@ export interface FogSpec {
   /** Constraints as written (Swarm strings or full-form objects), already checked by the constraint parser. */
   constraints: ConstraintInput[];
   labels: Record<string, string>;
-  /**
-   * Docker VNFM keys accepted for compatibility but not applied on the fog (the container's host name is the
-   * VNFC hostname the NFVO chose, so dependencies resolve; DNS and aliases come from the fog network).
-   */
-  notApplied: string[];
+  /** The containers' host name (`hostname` key); default (in the driver): the VNFC hostname the NFVO chose. */
+  hostname?: string;
+  /** DNS servers (`dns` keys). */
+  dns: string[];
+  /** Extra DNS names per virtual link (`aliases` key); the VNFC hostname is always one. */
+  aliases: Record<string, string[]>;
 }
 
 /** Every key this module interprets (lower case), for error messages and the how-to. */
@@ -268,7 +269,8 @@ function emptyGathered(): Gathered {
       resources: {},
       constraints: [],
       labels: {},
-      notApplied: [],
+      dns: [],
+      aliases: {},
     },
   };
 }
@@ -300,8 +302,9 @@ function readKey(g: Gathered, key: string, value: string, envAllowed: boolean): 
       for (const entry of splitList(value)) s.ports.push(parseExpose(entry));
       return "used";
     case "aliases":
-      parseAliases(value);
-      s.notApplied.push(key);
+      for (const [net, names] of Object.entries(parseAliases(value))) {
+        s.aliases[net] = [...new Set([...(s.aliases[net] ?? []), ...names])];
+      }
       return "used";
     case "volumes":
       for (const entry of splitList(value, /;/)) s.volumes.push(parseVolume(entry));
@@ -309,12 +312,12 @@ function readKey(g: Gathered, key: string, value: string, envAllowed: boolean): 
     case "dns":
       for (const entry of splitList(value)) {
         if (isIP(entry) === 0) throw new Error(`"${entry}" is not an IP address`);
+        if (!s.dns.includes(entry)) s.dns.push(entry);
       }
-      s.notApplied.push(key);
       return "used";
     case "hostname":
       if (!HOSTNAME.test(value.trim())) throw new Error(`"${value}" is not a valid host name`);
-      s.notApplied.push(key);
+      s.hostname = value.trim();
       return "used";
     case "restart_policy_condition":
     case "fog.restart":
@@ -365,8 +368,8 @@ export interface TranslationInput {
   vnfdName: string;
   /** VNFD / VNFR configuration parameters, in order. */
   configuration: Array<[string, string]>;
-  /** Per VDU (keyed by what names it in messages): its metadata map. */
-  vdus: Array<{ label: string; metadata: Record<string, string> }>;
+  /** Per VDU (keyed by what names it in messages): its metadata map and the virtual links its VNFCs attach to. */
+  vdus: Array<{ label: string; metadata: Record<string, string>; virtualLinks: string[] }>;
 }
 
 /**
@@ -393,6 +396,14 @@ export function translateVnf(input: TranslationInput): Map<string, FogSpec> {
         readKey(g, key, value, false);
       } catch (e) {
         problems.add(source, key, errorMessage(e));
+      }
+    }
+    for (const net of Object.keys(g.spec.aliases)) {
+      if (!vdu.virtualLinks.includes(net)) {
+        problems.list.push(
+          `VNFD "${input.vnfdName}" key "aliases": network "${net}" is not a virtual link of VDU "${vdu.label}" ` +
+            `(its links: ${vdu.virtualLinks.join(", ") || "none"})`,
+        );
       }
     }
     const constraints = [...g.spec.constraints];

@@ -31,6 +31,9 @@ export function toFogSpecV1(spec: FogSpec): FogSpecV1Input {
     resources,
     ...(spec.restart === undefined ? {} : { restart: spec.restart }),
     labels: spec.labels,
+    ...(spec.hostname === undefined ? {} : { hostname: spec.hostname }),
+    dns: spec.dns,
+    aliases: spec.aliases,
   };
 }
 
