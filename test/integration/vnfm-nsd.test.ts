@@ -272,9 +272,12 @@ describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and tw
     for (const node of [lineOne, lineTwo]) expect(await containersOfNode(node)).toHaveLength(0);
   });
 
-  it("a lost node under a running VNF is reported to the NFVO as an ERROR for that VNF record", async () => {
+  it("a lost node under a running VNF is reported to the NFVO as an ERROR for that VNF record, also after a driver restart", async () => {
     const nsr = await nfvo.deployNsr(loadNsd("nsd-iperf.json", vnfmType), h.vim.name);
     expect(nsr.status).toBe("ACTIVE");
+    // The VNFM's records survive the restart (its state file): it watches the same VNFCs afterwards.
+    await h.restartDriver();
+    await h.waitForNodes(2);
     const server = instances(nsr.vnfrs.get("iperf-server"))[0] as Json;
     const node = String(server.vc_id).slice(0, String(server.vc_id).indexOf(":"));
     const index = node === lineOne ? 0 : 1;

@@ -2,6 +2,9 @@
  * Test harness: a temporary vhost, the NFVO emulator on it, and the real driver (buildDriver) registering with
  * it. Every name that RabbitMQ keeps broker-wide (users) is unique per harness, so test files never collide.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { createLogger, type Lifecycle } from "@openiotfog/shared";
 import {
   buildDriver,
@@ -37,6 +40,8 @@ export interface DriverHarness {
   /** Waits until the driver's fleet view has `count` live nodes (getQuota's instances count them). */
   waitForNodes(count: number, timeoutMs?: number): Promise<void>;
   stopDriver(): Promise<void>;
+  /** Stops the driver and starts a new one with the same configuration (same VNFM state file), serving again. */
+  restartDriver(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,6 +55,8 @@ export async function startDriverHarness(
   } = {},
 ): Promise<DriverHarness> {
   const vhost = await createTempVhost("iotfog-driver");
+  // The VNFM's state file: per harness, so no test sees another's records.
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), "iotfog-vnfm-"));
   const name = uniqueName("fog");
   const make = opts.emulator ?? ((options: NfvoEmulatorOptions) => new NfvoEmulator(options));
   const emulator = make({
@@ -66,6 +73,7 @@ export async function startDriverHarness(
     await emulator.start();
     const input: DriverConfigInput = {
       ...opts.driver,
+      vnfm: { stateFile: path.join(stateDir, "vnfm.json"), ...opts.driver?.vnfm },
       mqtt: {
         url: MQTT_URL,
         topicPrefix: opts.topicPrefix ?? uniqueName("iotfog-test"),
@@ -93,7 +101,7 @@ export async function startDriverHarness(
       silent: process.env.IOTFOG_TEST_VERBOSE !== "1",
       level: "debug",
     });
-    const started = buildDriver(config, logger);
+    let started = buildDriver(config, logger);
     driver = started;
     await started.start();
     const pluginId = `vim-drivers.${config.openbaton.type}.${config.openbaton.name}`;
@@ -109,7 +117,9 @@ export async function startDriverHarness(
     return {
       vhost,
       emulator,
-      driver: started,
+      get driver() {
+        return started;
+      },
       config,
       pluginId,
       vim: {
@@ -134,16 +144,25 @@ export async function startDriverHarness(
         driverStopped = true;
         await started.stop();
       },
+      restartDriver: async () => {
+        if (!driverStopped) await started.stop();
+        started = buildDriver(config, logger);
+        driverStopped = false;
+        await started.start();
+        await waitServing();
+      },
       close: async () => {
         if (!driverStopped) await started.stop();
         await emulator.stop();
         await vhost.delete();
+        rmSync(stateDir, { recursive: true, force: true });
       },
     };
   } catch (e) {
     await driver?.stop().catch(() => undefined);
     await emulator.stop().catch(() => undefined);
     await vhost.delete().catch(() => undefined);
+    rmSync(stateDir, { recursive: true, force: true });
     throw e;
   }
 }

@@ -1,8 +1,12 @@
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { createLogger } from "@openiotfog/shared";
 import { parseFogSpec } from "../src/openbaton/fog-spec";
 import { VnfManager } from "../src/vnfm/manager";
 import type { Json } from "../src/vnfm/messages";
 import type { FogPort, NfvoPort, VnfcHandle, VnfcStatus } from "../src/vnfm/ports";
+import { FileVnfmStateStore, type VnfmStateStore } from "../src/vnfm/store";
 import { encodeUserdata } from "../src/vnfm/userdata";
 
 /**
@@ -170,10 +174,10 @@ function instancesOf(vnfr: Json): Json[] {
   return (vnfr.vdu as Json[]).flatMap((v) => v.vnfc_instance as Json[]);
 }
 
-function setup(): { fleet: MemoryFleet; nfvo: MemoryNfvo; vnfm: VnfManager } {
+function setup(store?: VnfmStateStore): { fleet: MemoryFleet; nfvo: MemoryNfvo; vnfm: VnfManager } {
   const fleet = new MemoryFleet();
   const nfvo = new MemoryNfvo(fleet);
-  const vnfm = new VnfManager({ nfvo, fog: fleet, encodeUserdata, logger });
+  const vnfm = new VnfManager({ nfvo, fog: fleet, encodeUserdata, logger, ...(store ? { store } : {}) });
   return { fleet, nfvo, vnfm };
 }
 
@@ -254,6 +258,77 @@ describe("VNF manager state machine", () => {
       expect(released.action).toBe("RELEASE_RESOURCES");
     }
     expect(fleet.containers.size).toBe(0);
+  });
+
+  it("keeps MODIFY's values across a restart (state file): the client started by a new manager gets them", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "iotfog-vnfm-state-"));
+    try {
+      const file = path.join(dir, "state", "vnfm.json");
+      const { fleet, nfvo, vnfm } = setup(new FileVnfmStateStore(file, logger));
+      const server = (await vnfm.handle(instantiate("iperf-server", "server"))) as Json;
+      const client = (await vnfm.handle(
+        instantiate("iperf-client", "client", { requires: { "iperf-server": { parameters: ["hostname"] } } }),
+      )) as Json;
+      const serverVnfr = server.virtualNetworkFunctionRecord as Json;
+      const clientVnfr = client.virtualNetworkFunctionRecord as Json;
+      const serverHost = instancesOf(serverVnfr)[0]?.hostname as string;
+      await vnfm.handle(
+        JSON.stringify({
+          action: "MODIFY",
+          vnfr: clientVnfr,
+          vnfrd: {
+            target: "iperf-client",
+            parameters: { server: { parameters: { hostname: serverHost } } },
+          },
+        }),
+      );
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+
+      // The process restarts between MODIFY and START: a new manager over the same file and fleet.
+      const again = new VnfManager({
+        nfvo,
+        fog: fleet,
+        encodeUserdata,
+        logger,
+        store: new FileVnfmStateStore(file, logger),
+      });
+      expect(again.vnfcIds().sort()).toEqual(
+        [instancesOf(serverVnfr)[0]?.vc_id as string, instancesOf(clientVnfr)[0]?.vc_id as string].sort(),
+      );
+      const started = (await again.handle(
+        JSON.stringify({ action: "START", virtualNetworkFunctionRecord: clientVnfr }),
+      )) as Json;
+      expect(started.action).toBe("START");
+      const vcId = instancesOf(started.virtualNetworkFunctionRecord as Json)[0]?.vc_id as string;
+      expect(fleet.containers.get(vcId)?.env).toEqual({ SERVER_HOSTNAME: serverHost });
+
+      // Released records leave the file; an unreadable file is moved aside and the manager starts empty.
+      await again.handle(
+        JSON.stringify({ action: "RELEASE_RESOURCES", vnfr: started.virtualNetworkFunctionRecord }),
+      );
+      expect(
+        new VnfManager({
+          nfvo,
+          fog: fleet,
+          encodeUserdata,
+          logger,
+          store: new FileVnfmStateStore(file, logger),
+        }).vnfcIds(),
+      ).toEqual([instancesOf(serverVnfr)[0]?.vc_id as string]);
+      writeFileSync(file, "{ not json");
+      expect(
+        new VnfManager({
+          nfvo,
+          fog: fleet,
+          encodeUserdata,
+          logger,
+          store: new FileVnfmStateStore(file, logger),
+        }).vnfcIds(),
+      ).toEqual([]);
+      expect(readdirSync(path.dirname(file)).some((f) => f.startsWith("vnfm.json.unreadable-"))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("fails INSTANTIATE with an ERROR naming a bad key, before asking for anything", async () => {

@@ -38,6 +38,11 @@ export const vnfmConfigSchema = z
     rpcTimeoutMs: positiveMs.default(900000),
     /** How often running VNFCs are checked against the fleet (node lost, device detached). */
     faultCheckMs: positiveMs.default(2000),
+    /**
+     * Where the VNFM keeps what the NFVO will not send again (MODIFY's dependency values, launch userdata), so a
+     * restart of the driver loses nothing; default `.iotfog/vnfm-<type>.json` under the working directory.
+     */
+    stateFile: z.string().min(1, "must not be empty").optional(),
   })
   .strict();
 export type VnfmConfig = z.output<typeof vnfmConfigSchema>;

@@ -1,6 +1,7 @@
 import {
   IotFogError,
   errorMessage,
+  isIotFogError,
   parseWith,
   type Component,
   type DeploymentInfo,
@@ -44,6 +45,11 @@ interface Tracked {
   deviceIds: string[];
   /** Whether a fault was reported and not yet cleared, so one loss is reported once. */
   faulted: boolean;
+  /**
+   * Adopted after a restart and not yet seen on a live node: the fleet view fills from MQTT in the first
+   * seconds, so the node counts as lost only if it is still not live at this time (epoch ms).
+   */
+  adoptedUntil?: number;
 }
 
 export class FleetFogPort implements FogPort {
@@ -89,13 +95,56 @@ export class FleetFogPort implements FogPort {
     });
   }
 
+  /**
+   * Watches VNFCs again after a restart of this process (the VNFM's stored records name them). Each is confirmed
+   * with its agent once its node is live: its devices are learnt then, and one its node no longer runs is dropped
+   * (and logged). A node not live within `graceMs` is reported lost, as it would have been before the restart.
+   */
+  adopt(vcIds: string[], graceMs: number): void {
+    const until = Date.now() + graceMs;
+    for (const vcId of vcIds) {
+      if (this.tracked.has(vcId)) continue;
+      let nodeId: string;
+      try {
+        nodeId = splitExtId(vcId).nodeId;
+      } catch {
+        continue;
+      }
+      this.tracked.set(vcId, { nodeId, deviceIds: [], faulted: false, adoptedUntil: until });
+    }
+    if (vcIds.length > 0) this.logger.info("watching VNFCs of stored records", { vnfcs: vcIds.length });
+  }
+
+  private confirmAdopted(vcId: string, t: Tracked): void {
+    delete t.adoptedUntil;
+    this.inspect(vcId).then(
+      (info) => {
+        if (this.tracked.get(vcId) === t) t.deviceIds = info.devices.map((d) => d.deviceId);
+      },
+      (e: unknown) => {
+        if (isIotFogError(e) && e.code === "NOT_FOUND" && this.tracked.get(vcId) === t) {
+          this.tracked.delete(vcId);
+          this.logger.warn("a stored VNFC is not on its node any more; no longer watched", {
+            vcId,
+            nodeId: t.nodeId,
+          });
+        }
+      },
+    );
+  }
+
   private check(): void {
     if (this.tracked.size === 0) return;
     const live = new Map(this.fleet.live().map((n) => [n.nodeId, n]));
     const lost = new Map<string, string[]>();
+    const now = Date.now();
     for (const [vcId, t] of this.tracked) {
       if (t.faulted) continue;
       const node = live.get(t.nodeId);
+      if (t.adoptedUntil !== undefined) {
+        if (node !== undefined) this.confirmAdopted(vcId, t);
+        else if (now < t.adoptedUntil) continue;
+      }
       if (node === undefined) {
         t.faulted = true;
         lost.set(t.nodeId, [...(lost.get(t.nodeId) ?? []), vcId]);

@@ -1,3 +1,4 @@
+import path from "node:path";
 import type { Component, Logger } from "@openiotfog/shared";
 import type { DriverConfig } from "../config";
 import type { AgentPool } from "../fleet/agents";
@@ -6,10 +7,12 @@ import type { VimService } from "../openbaton/vim-service";
 import { FleetFogPort } from "./fog-port";
 import { VnfManager } from "./manager";
 import { VnfmServer } from "./server";
+import { FileVnfmStateStore } from "./store";
 import { encodeUserdata } from "./userdata";
 
 export { VnfManager } from "./manager";
 export { VnfmServer } from "./server";
+export { FileVnfmStateStore, type VnfmStateStore, type StoredVnfr } from "./store";
 export { FleetFogPort, splitExtId } from "./fog-port";
 export { translateVnf, DOCKER_VNFM_KEYS, FOG_KEYS, type FogSpec } from "./translate";
 export { dependencyEnv } from "./dependencies";
@@ -56,13 +59,17 @@ export function buildVnfm(
     },
     logger.child({ part: "vnfm" }),
   );
+  const stateFile = v.stateFile ?? path.resolve(".iotfog", `vnfm-${v.type}.json`);
   const manager = new VnfManager({
     nfvo: server,
     fog,
     encodeUserdata,
     logger: logger.child({ part: "vnfm" }),
+    store: new FileVnfmStateStore(stateFile, logger.child({ part: "vnfm-state" })),
   });
   server.setHandler((body) => manager.handle(body));
   fog.onFault((fault) => void manager.reportFault(fault));
+  // VNFCs of records from before a restart: watched again once the fleet view has had time to fill.
+  fog.adopt(manager.vnfcIds(), config.fleet.nodeExpiryMs + v.faultCheckMs);
   return { components: [fog.watch, server], manager, server, fog };
 }

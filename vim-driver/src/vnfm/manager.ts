@@ -20,6 +20,7 @@ import {
 } from "./messages";
 import type { FogFault, FogPort, NfvoPort, UserdataEncoder, VnfcHandle, VnfcStatus } from "./ports";
 import { buildVnfr, configurationPairs } from "./records";
+import type { StoredVnfr, VnfmStateStore } from "./store";
 import { translateVnf, type FogSpec } from "./translate";
 
 /**
@@ -55,6 +56,35 @@ export interface VnfManagerOptions {
   fog: FogPort;
   encodeUserdata: UserdataEncoder;
   logger: Logger;
+  /** Where the per-record state survives a restart of the process; without one it lives in memory only. */
+  store?: VnfmStateStore;
+}
+
+function toStored(id: string, s: VnfrState): StoredVnfr {
+  return {
+    id,
+    name: s.name,
+    ...(s.nsrId === undefined ? {} : { nsrId: s.nsrId }),
+    env: s.env,
+    applied: Object.fromEntries(s.applied),
+    started: s.started,
+    vnfr: s.vnfr,
+    ...(s.userdata === undefined ? {} : { userdata: s.userdata }),
+    vims: s.vims,
+  };
+}
+
+function fromStored(r: StoredVnfr): VnfrState {
+  return {
+    name: r.name,
+    nsrId: r.nsrId,
+    env: r.env,
+    applied: new Map(Object.entries(r.applied)),
+    started: r.started,
+    vnfr: r.vnfr,
+    userdata: r.userdata,
+    vims: r.vims as Record<string, Json>,
+  };
 }
 
 function vduLabel(vdu: Vdu, idField: "id" | "parent_vdu"): string {
@@ -97,12 +127,32 @@ export class VnfManager {
   private readonly fog: FogPort;
   private readonly encodeUserdata: UserdataEncoder;
   private readonly logger: Logger;
+  private readonly store: VnfmStateStore | undefined;
 
   constructor(options: VnfManagerOptions) {
     this.nfvo = options.nfvo;
     this.fog = options.fog;
     this.encodeUserdata = options.encodeUserdata;
     this.logger = options.logger;
+    this.store = options.store;
+    for (const r of this.store?.load() ?? []) this.records.set(r.id, fromStored(r));
+  }
+
+  /** The VNFCs (vc_ids) of every record this manager knows, e.g. to watch them again after a restart. */
+  vnfcIds(): string[] {
+    return [...this.records.values()].flatMap((s) =>
+      instancesOf(s.vnfr).flatMap((i) => (vcIdOf(i) === undefined ? [] : [vcIdOf(i) as string])),
+    );
+  }
+
+  /** Writes the records through the store; a failed write is logged, the answer to the NFVO still goes out. */
+  private persist(): void {
+    if (this.store === undefined) return;
+    try {
+      this.store.save([...this.records].map(([id, s]) => toStored(id, s)));
+    } catch (e) {
+      this.logger.error("could not save the VNFM state", { error: errorMessage(e) });
+    }
   }
 
   /**
@@ -120,7 +170,7 @@ export class VnfManager {
     }
     const started = Date.now();
     try {
-      const reply = await this.dispatch(action, message);
+      const reply = await this.dispatch(action, message).finally(() => this.persist());
       this.logger.info("NFVO action handled", {
         action,
         ms: Date.now() - started,
@@ -595,5 +645,6 @@ export class VnfManager {
         this.logger.error("could not report a fog fault to the NFVO", { error: errorMessage(e) });
       }
     }
+    this.persist();
   }
 }
