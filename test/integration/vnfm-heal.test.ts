@@ -7,6 +7,8 @@
  * data), the driver removes the old container it owed that node: one iperf-server remains.
  */
 import type Docker from "dockerode";
+import { createLogger, type Lifecycle } from "@openiotfog/shared";
+import { buildDriver } from "@openiotfog/vim-driver";
 import { startAgentsInProcess, type InProcessAgents } from "../helpers/agents";
 import {
   DOCKER_B_SOCKET,
@@ -22,7 +24,7 @@ import {
 } from "../helpers/services";
 import type { DriverHarness } from "../nfvo-emulator/harness";
 import { TUTORIAL_IMAGES, ensureTutorialImages } from "../nfvo-emulator/vnfm/images";
-import type { NfvoWithVnfms } from "../nfvo-emulator/vnfm/nfvo-vnfm";
+import type { NfvoWithVnfms, NsrRecord } from "../nfvo-emulator/vnfm/nfvo-vnfm";
 import { instances, loadNsd, startNsdHarness } from "../nfvo-emulator/vnfm/nsd-harness";
 import { startInProcess, type TestAgentSetup } from "./agent-helpers";
 
@@ -54,6 +56,8 @@ describe("fog VNFM: HEAL of a VNFC on a lost node, the old container removed whe
   let nfvo: NfvoWithVnfms;
   let nodes: [string, string];
   let engines: [Docker, Docker];
+  /** The driver started again by the restart test (the harness stops only its own). */
+  let restarted: Lifecycle | undefined;
 
   beforeAll(async () => {
     engineA = await requireDocker();
@@ -79,6 +83,7 @@ describe("fog VNFM: HEAL of a VNFC on a lost node, the old container removed whe
   });
 
   afterAll(async () => {
+    await restarted?.stop();
     await h?.close();
     await fleet?.stopAgents();
     for (const [i, nodeId] of (fleet?.nodeIds ?? []).entries()) {
@@ -120,7 +125,18 @@ describe("fog VNFM: HEAL of a VNFC on a lost node, the old container removed whe
     return list.length === 1 && list[0]?.State === "running";
   }
 
-  it("HEAL places iperf-server on the other node; the lost node's copy is removed when its agent is back", async () => {
+  /**
+   * Deploys the iperf NSD, stops the agent under iperf-server (its container keeps running there) and heals
+   * the VNFC as the NFVO does; checks the VNFM's answer and that both copies exist while the node is away.
+   */
+  async function deployLoseAndHeal(): Promise<{
+    nsr: NsrRecord;
+    hostname: string;
+    oldVc: string;
+    newVc: string;
+    lost: number;
+    other: number;
+  }> {
     const f = fleet as InProcessAgents;
     const nsr = await nfvo.deployNsr(loadNsd("nsd-iperf.json", vnfmType), (h as DriverHarness).vim.name);
     expect(nsr.errors).toEqual([]);
@@ -132,17 +148,19 @@ describe("fog VNFM: HEAL of a VNFC on a lost node, the old container removed whe
     expect(lost).toBeGreaterThanOrEqual(0);
     const other = 1 - lost;
 
-    // The node is lost: its agent stops, the container goes on running on that engine.
+    const seen = nfvo.oneWay.length;
     await f.agents[lost]?.lifecycle.stop();
     await waitFor(
       () =>
-        nfvo.oneWay.find(
-          (m) =>
-            m.action === "ERROR" &&
-            String((m.exception as Json | undefined)?.detailMessage).includes(
-              "fog node lost under iperf-server",
-            ),
-        ),
+        nfvo.oneWay
+          .slice(seen)
+          .find(
+            (m) =>
+              m.action === "ERROR" &&
+              String((m.exception as Json | undefined)?.detailMessage).includes(
+                "fog node lost under iperf-server",
+              ),
+          ),
       { timeoutMs: 20000, what: "the VNFM's ERROR about the lost node" },
     );
     expect(await running(engines[lost] as Docker, oldVc)).toBe(true);
@@ -159,19 +177,25 @@ describe("fog VNFM: HEAL of a VNFC on a lost node, the old container removed whe
     ]);
     expect(nsr.status).toBe("ACTIVE");
     expect(await running(engines[other] as Docker, newVc)).toBe(true);
-    // Both copies exist while the lost node is away: the driver owes it a removal.
     expect(await copiesOf(hostname)).toEqual([oldVc, newVc].sort());
+    return { nsr, hostname, oldVc, newVc, lost, other };
+  }
 
-    // The node is back: same node id, engine and data directory; the agent brings its containers back up.
+  /** Starts the lost agent again (same node id, engine and data: it brings its containers back up). */
+  async function nodeBack(lost: number): Promise<void> {
+    const f = fleet as InProcessAgents;
     f.agents[lost] = await startInProcess((f.setups[lost] as TestAgentSetup).config);
-    await waitFor(async () => (await copiesOf(hostname)).length === 1, {
+  }
+
+  /** One copy of the VNFC remains, the healed one, running; then the NSR's release leaves nothing. */
+  async function oneCopyThenRelease(healed: Awaited<ReturnType<typeof deployLoseAndHeal>>): Promise<void> {
+    await waitFor(async () => (await copiesOf(healed.hostname)).length === 1, {
       timeoutMs: 30000,
       what: "the old iperf-server container removed from the returning node",
     });
-    expect(await copiesOf(hostname)).toEqual([newVc]);
-    expect(await running(engines[other] as Docker, newVc)).toBe(true);
-
-    await nfvo.releaseNsr(nsr);
+    expect(await copiesOf(healed.hostname)).toEqual([healed.newVc]);
+    expect(await running(engines[healed.other] as Docker, healed.newVc)).toBe(true);
+    await nfvo.releaseNsr(healed.nsr);
     await waitFor(
       async () =>
         (await containersOfNode(nodes[0], engineA)).length +
@@ -179,5 +203,25 @@ describe("fog VNFM: HEAL of a VNFC on a lost node, the old container removed whe
         0,
       { timeoutMs: 20000, what: "no container left on either node" },
     );
+  }
+
+  it("HEAL places iperf-server on the other node; the removal owed to the lost node is done when it is back", async () => {
+    const healed = await deployLoseAndHeal();
+    await nodeBack(healed.lost);
+    await oneCopyThenRelease(healed);
+  });
+
+  it("a driver restart while the node is away forgets what it owed; the sweep removes the superseded copy", async () => {
+    const healed = await deployLoseAndHeal();
+    const harness = h as DriverHarness;
+    await harness.stopDriver();
+    restarted = buildDriver(
+      harness.config,
+      createLogger({ component: "driver", silent: process.env.IOTFOG_TEST_VERBOSE !== "1", level: "debug" }),
+    );
+    await restarted.start();
+    await harness.waitForNodes(1);
+    await nodeBack(healed.lost);
+    await oneCopyThenRelease(healed);
   });
 });
