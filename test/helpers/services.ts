@@ -309,3 +309,14 @@ export async function clearRetainedDiscovery(
   }
   await client.endAsync();
 }
+
+/** Whether an engine has an image under this reference. */
+export async function hasImage(engine: Docker, reference: string): Promise<boolean> {
+  return engine
+    .getImage(reference)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    );
+}

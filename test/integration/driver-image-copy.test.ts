@@ -12,6 +12,7 @@ import {
   MQTT_URL,
   TEST_IMAGE,
   containersOfNode,
+  hasImage,
   removeContainersByLabel,
   requireDocker,
   requireMqtt,
@@ -20,16 +21,6 @@ import {
   waitFor,
 } from "../helpers/services";
 import { startDriverHarness, type DriverHarness } from "../nfvo-emulator/harness";
-
-async function hasImage(engine: Docker, tag: string): Promise<boolean> {
-  return engine
-    .getImage(tag)
-    .inspect()
-    .then(
-      () => true,
-      () => false,
-    );
-}
 
 describe("driver: an image only another node has is copied over ZeroMQ, then run", () => {
   const prefix = uniqueName("iotfog-test");

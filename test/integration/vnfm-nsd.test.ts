@@ -7,7 +7,7 @@
  * Nodes: line 1 and line 2, both with a ZigBee stick (the agents' passthrough tree: a Sonoff stick whose tty is
  * /dev/null, so the device really goes into the container). Only line 2 has both the stick and the label.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Agent } from "@openiotfog/edge-agent";
@@ -22,26 +22,13 @@ import {
   uniqueName,
   waitFor,
 } from "../helpers/services";
-import { startDriverHarness, type DriverHarness } from "../nfvo-emulator/harness";
+import type { DriverHarness } from "../nfvo-emulator/harness";
 import { ensureTutorialImages } from "../nfvo-emulator/vnfm/images";
-import { NfvoWithVnfms, type NsrRecord } from "../nfvo-emulator/vnfm/nfvo-vnfm";
+import type { NfvoWithVnfms, NsrRecord } from "../nfvo-emulator/vnfm/nfvo-vnfm";
+import { instances, loadNsd, startNsdHarness } from "../nfvo-emulator/vnfm/nsd-harness";
 import { passthroughTree } from "./agent-helpers";
 
 type Json = Record<string, unknown>;
-const REPO = path.resolve(__dirname, "../..");
-
-/** An NSD from openbaton-config, with every VNFD's endpoint set to this test's VNFM type. */
-function loadNsd(file: string, endpoint: string): Json {
-  const nsd = JSON.parse(readFileSync(path.join(REPO, "openbaton-config", file), "utf8")) as Json;
-  for (const vnfd of nsd.vnfd as Json[]) vnfd.endpoint = endpoint;
-  return nsd;
-}
-
-function instances(vnfr: Json | undefined): Json[] {
-  return ((vnfr?.vdu as Json[] | undefined) ?? []).flatMap(
-    (v) => (v.vnfc_instance as Json[] | undefined) ?? [],
-  );
-}
 
 /** The container behind a VNFC (`vc_id` = `<node>:<deployment>`), by the labels every container carries. */
 async function containerOf(vcId: string): Promise<{ id: string; node: string } | undefined> {
@@ -97,15 +84,12 @@ describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and tw
       })),
     );
     [lineOne, lineTwo] = fleet.nodeIds as [string, string];
-    h = await startDriverHarness({
+    ({ h, nfvo } = await startNsdHarness({
       topicPrefix: prefix,
-      emulator: (options) => new NfvoWithVnfms(options),
-      driver: { launchTimeoutMs: 60000, vnfm: { enabled: true, type: vnfmType, faultCheckMs: 300 } },
-    });
-    nfvo = h.emulator as NfvoWithVnfms;
-    await nfvo.registerVim(h.vim);
-    await h.waitForNodes(2);
-    await nfvo.waitForVnfm(vnfmType);
+      vnfmType,
+      nodes: 2,
+      launchTimeoutMs: 60000,
+    }));
   });
 
   /** The first asynchronous ERROR (on vnfm.nfvo.actions) whose exception mentions `text`. */

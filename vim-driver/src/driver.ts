@@ -32,6 +32,8 @@ export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
   }
   const fleet = new LiveFleet(shared.view);
   const service = new VimService(config, fleet, agents, orchestrator, logger.child({ part: "vim" }));
+  // Removes what is owed to nodes that were offline (HEAL / delete while a node was away) when they are back.
+  components.push(service.returningNodes);
   if (config.openbaton.enabled) {
     const ob = config.openbaton;
     components.push(

@@ -504,6 +504,45 @@ export class NfvoWithVnfms extends NfvoEmulator {
     return true;
   }
 
+  /**
+   * The heal action on one VNFC instance (what the fault-management system asks the NFVO for through
+   * `POST .../vnfcinstances/{id}/actions`, action `heal`): OrVnfmHealVNFRequestMessage
+   * `{action: "HEAL", virtualNetworkFunctionRecord, vnfcInstance, cause}` (§5.4) to the VNFR's VNFM endpoint.
+   * HealTask keeps the VNFR of the VnfmOrHealedMessage answer (its VNFC instances with their new `vc_id` and
+   * `state`); an ERROR answer goes to ErrorTask.
+   */
+  async healVnfc(
+    nsr: NsrRecord,
+    vnfrName: string,
+    vcId: string,
+    cause: string,
+    timeoutMs = 60000,
+  ): Promise<Json | null> {
+    const vnfr = nsr.vnfrs.get(vnfrName);
+    if (vnfr === undefined) throw new Error(`no VNFR ${vnfrName} in NSR ${nsr.id}`);
+    const vnfcInstance = list(vnfr.vdu)
+      .flatMap((vdu) => list(vdu.vnfc_instance))
+      .find((i) => i.vc_id === vcId);
+    if (vnfcInstance === undefined) throw new Error(`VNFR ${vnfrName} has no VNFC instance ${vcId}`);
+    const reply = await this.sendToVnfm(
+      String(vnfr.endpoint ?? vnfr.type),
+      { action: "HEAL", virtualNetworkFunctionRecord: vnfr, vnfcInstance, cause },
+      timeoutMs,
+    );
+    if (reply === null || reply.action === "ERROR") {
+      this.accept(nsr, reply, "HEAL", "ERROR");
+      return reply;
+    }
+    if (reply.action !== "HEAL") throw new Error(`expected HEAL from the VNFM, got ${String(reply.action)}`);
+    const healed = reply.virtualNetworkFunctionRecord;
+    if (!isObject(healed)) throw new Error("HEAL reply without virtualNetworkFunctionRecord");
+    const all = list(healed.vdu).flatMap((vdu) => list(vdu.vnfc_instance));
+    healed.status = all.every((i) => i.state === "ACTIVE") ? "ACTIVE" : "ERROR";
+    nsr.vnfrs.set(String(healed.name), healed);
+    nsr.status = [...nsr.vnfrs.values()].every((v) => v.status === "ACTIVE") ? "ACTIVE" : "ERROR";
+    return reply;
+  }
+
   /** DELETE /api/v1/ns-records/{id}: RELEASE_RESOURCES per VNFR, then deleteServerByIdAndWait per VNFC. */
   async releaseNsr(nsr: NsrRecord, timeoutMs = 60000): Promise<void> {
     for (const vnfr of nsr.vnfrs.values()) {

@@ -34,6 +34,8 @@ import { DriverError } from "./dispatcher";
 import { constraintsFromMetadata, parseFogSpec } from "./fog-spec";
 import type { LiveFleet, LiveNode } from "./fleet/live-fleet";
 import type { LaunchRequest, VimOperations } from "./methods";
+import { PendingRemovals } from "./pending-removals";
+import { ReturningNodes } from "./returning-nodes";
 
 type Obj = Record<string, unknown>;
 
@@ -72,6 +74,10 @@ const GIB = 1024 * MIB;
 export class VimService implements VimOperations {
   private readonly placed = new Map<string, PlacedServer>();
   readonly deploymentPrefix: string;
+  /** Removals owed to nodes that were offline or did not answer (tombstones). */
+  readonly pendingRemovals = new PendingRemovals();
+  /** Pays them when the node is live again, and removes superseded VNFC copies (a component to run). */
+  readonly returningNodes: ReturningNodes;
 
   constructor(
     private readonly config: DriverConfig,
@@ -82,6 +88,21 @@ export class VimService implements VimOperations {
   ) {
     // Orchestrator deployment names are DNS labels (no dots); agent ids are `<name>.<service>.0`.
     this.deploymentPrefix = `ob-${config.openbaton.type}-${config.openbaton.name}-`;
+    this.returningNodes = new ReturningNodes({
+      fleet,
+      agent: (nodeId) => agents.client(nodeId),
+      pending: this.pendingRemovals,
+      isOurs: (id) => this.isOurs(id),
+      ownLaunches: async () => {
+        const own = new Set<string>();
+        for (const d of await orchestrator.list())
+          if (d.origin === "api" && this.isOurs(d.id))
+            for (const r of d.replicas) own.add(r.agentDeploymentId);
+        return own;
+      },
+      forget: (id) => this.forget(id),
+      logger,
+    });
   }
 
   // ---------------------------------------------------------------------------------------------- inventory
@@ -457,7 +478,7 @@ export class VimService implements VimOperations {
   /** Removes a failed launch on its node (short grace), then from the orchestrator's records. */
   private async discard(name: string, nodeId: string, agentId: string): Promise<void> {
     // The agent serialises commands per deployment id: this remove runs after a deploy still in progress there.
-    await this.removeDeployment(nodeId, agentId);
+    await this.removeDeployment(nodeId, agentId, true);
     try {
       await this.orchestrator.remove(name);
     } catch (e) {
@@ -466,15 +487,34 @@ export class VimService implements VimOperations {
     }
   }
 
-  /** True when the node answered (whether or not it still had the container). */
-  private async removeDeployment(nodeId: string, deploymentId: string): Promise<boolean> {
+  /**
+   * True when the node answered (whether or not it still had the container). `owed`: a failure is remembered
+   * as a tombstone and the container removed when its node is live again (ReturningNodes).
+   */
+  private async removeDeployment(nodeId: string, deploymentId: string, owed = false): Promise<boolean> {
     try {
       // A short stop grace: the NFVO's delete is fire-and-forget and a VNFC is disposable.
       await this.agents.client(nodeId).call("remove", { deploymentId, timeoutSeconds: 2 });
       return true;
     } catch (e) {
-      this.logger.warn("could not remove a container", { nodeId, deploymentId, error: errorMessage(e) });
+      const reason = errorMessage(e);
+      this.logger.warn("could not remove a container", { nodeId, deploymentId, error: reason, owed });
+      if (owed) {
+        this.pendingRemovals.add({ nodeId, deploymentId, since: Date.now(), reason });
+        this.returningNodes.retry(nodeId);
+      }
       return false;
+    }
+  }
+
+  /** The orchestrator forgets a deployment of this driver (`<name>.<service>.<replica>`) once it is gone. */
+  private async forget(agentId: string): Promise<void> {
+    const dot = agentId.indexOf(".");
+    try {
+      await this.orchestrator.remove(dot > 0 ? agentId.slice(0, dot) : agentId);
+    } catch (e) {
+      if (!(isIotFogError(e) && e.code === "NOT_FOUND"))
+        this.logger.info("the orchestrator could not remove a server", { agentId, error: errorMessage(e) });
     }
   }
 
@@ -488,18 +528,16 @@ export class VimService implements VimOperations {
     }
     const nodeId = sep > 0 ? extId.slice(0, sep) : undefined;
     this.placed.delete(extId);
-    const removed =
-      nodeId !== undefined &&
-      this.fleet.liveNode(nodeId) !== undefined &&
-      (await this.removeDeployment(nodeId, agentId));
-    // Then the orchestrator forgets it (its own remove finds the container gone).
-    const dot = agentId.indexOf(".");
-    try {
-      await this.orchestrator.remove(dot > 0 ? agentId.slice(0, dot) : agentId);
-    } catch (e) {
-      if (!(isIotFogError(e) && e.code === "NOT_FOUND"))
-        this.logger.info("the orchestrator could not remove a server", { extId, error: errorMessage(e) });
+    let removed = false;
+    if (nodeId !== undefined && this.fleet.liveNode(nodeId) !== undefined) {
+      removed = await this.removeDeployment(nodeId, agentId, true);
+    } else if (nodeId !== undefined) {
+      // Its node is offline: the agent keeps the container running, so it is removed when the node is back.
+      this.pendingRemovals.add({ nodeId, deploymentId: agentId, since: Date.now(), reason: "node offline" });
+      this.logger.info("node offline: removal owed until it is back", { nodeId, deploymentId: agentId });
     }
+    // Then the orchestrator forgets it (its own remove finds the container gone).
+    await this.forget(agentId);
     // Its node did not answer, or the id names none: remove it wherever it may be.
     if (!removed) await Promise.all(this.fleet.live().map((n) => this.removeDeployment(n.nodeId, agentId)));
     return true;

@@ -61,6 +61,29 @@ describe("LiveFleet (the Open Baton side's view of the shared FleetView)", () =>
     expect(changes).toBe(before);
   });
 
+  it("reports a node becoming live once: first seen, and back after being offline", () => {
+    const { fleet, send } = setup();
+    send("pi-1", "presence", presence("pi-1", "online", "tcp://10.0.0.11:5555"));
+    send("pi-1", "capabilities", capabilities("pi-1"));
+    const seen: string[] = [];
+    // pi-1 is live already: not reported.
+    const off = fleet.onNodeLive((n) => seen.push(n.nodeId));
+    send("pi-1", "heartbeat", heartbeat("pi-1", 1e9, 2e9));
+    send("pi-2", "presence", presence("pi-2", "online", "tcp://10.0.0.12:5555"));
+    expect(seen).toEqual([]); // no capabilities yet: not live
+    send("pi-2", "capabilities", capabilities("pi-2"));
+    send("pi-2", "heartbeat", heartbeat("pi-2", 1e9, 2e9));
+    expect(seen).toEqual(["pi-2"]);
+    send("pi-1", "presence", presence("pi-1", "offline"));
+    send("pi-1", "presence", presence("pi-1", "online", "tcp://10.0.0.11:5556"));
+    send("pi-1", "heartbeat", heartbeat("pi-1", 1e9, 2e9));
+    expect(seen).toEqual(["pi-2", "pi-1"]);
+    off();
+    send("pi-2", "presence", presence("pi-2", "offline"));
+    send("pi-2", "presence", presence("pi-2", "online", "tcp://10.0.0.12:5555"));
+    expect(seen).toEqual(["pi-2", "pi-1"]);
+  });
+
   it("reports a node's address as the host of its advertised endpoint, else its hostname", () => {
     const { fleet, send } = setup();
     send("pi-1", "presence", presence("pi-1", "online", "tcp://10.0.0.11:5555"));

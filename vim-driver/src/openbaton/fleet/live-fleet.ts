@@ -39,6 +39,22 @@ export class LiveFleet {
   onChange(listener: () => void): () => void {
     return this.view.onChange(() => listener());
   }
+
+  /**
+   * Called when a node becomes live: seen for the first time, or back after being offline. Nodes already live
+   * when this is called are not reported.
+   */
+  onNodeLive(listener: (node: LiveNode) => void): () => void {
+    const live = new Set(this.live().map((n) => n.nodeId));
+    return this.view.onChange((nodeId) => {
+      const node = this.liveNode(nodeId);
+      if (node === undefined) live.delete(nodeId);
+      else if (!live.has(nodeId)) {
+        live.add(nodeId);
+        listener(node);
+      }
+    });
+  }
 }
 
 function toLiveNode(n: FleetNode): LiveNode | undefined {

@@ -1,0 +1,227 @@
+/**
+ * HEAL of a VNFC whose fog node is lost, and what is left on that node when it comes back. The NFVO emulator
+ * deploys the iperf NSD through the real driver (buildDriver with the VNFM) over a real RabbitMQ, on two real
+ * agents on two real Docker engines (the tests' second engine has its own image store). The agent under
+ * iperf-server stops (its container keeps running: the agent keeps its desired state), the NFVO sends HEAL, the
+ * VNFM places the VNFC on the other node. When the lost agent starts again (same node id, same engine, same
+ * data), the driver removes the old container it owed that node: one iperf-server remains.
+ */
+import type Docker from "dockerode";
+import { createLogger, type Lifecycle } from "@openiotfog/shared";
+import { buildDriver } from "@openiotfog/vim-driver";
+import { startAgentsInProcess, type InProcessAgents } from "../helpers/agents";
+import {
+  DOCKER_B_SOCKET,
+  MQTT_URL,
+  containersOfNode,
+  hasImage,
+  removeContainersByLabel,
+  requireDocker,
+  requireMqtt,
+  requireSecondDocker,
+  uniqueName,
+  waitFor,
+} from "../helpers/services";
+import type { DriverHarness } from "../nfvo-emulator/harness";
+import { TUTORIAL_IMAGES, ensureTutorialImages } from "../nfvo-emulator/vnfm/images";
+import type { NfvoWithVnfms, NsrRecord } from "../nfvo-emulator/vnfm/nfvo-vnfm";
+import { instances, loadNsd, startNsdHarness } from "../nfvo-emulator/vnfm/nsd-harness";
+import { startInProcess, type TestAgentSetup } from "./agent-helpers";
+
+type Json = Record<string, unknown>;
+const HOSTNAME_LABEL = "org.openiotfog.openbaton.hostname";
+
+const nodeOf = (vcId: string): string => vcId.slice(0, vcId.indexOf(":"));
+const deploymentOf = (vcId: string): string => vcId.slice(vcId.indexOf(":") + 1);
+
+/** `docker save | docker load` between two engines; true when it loaded something. */
+async function copyImage(tag: string, from: Docker, to: Docker): Promise<boolean> {
+  if (await hasImage(to, tag)) return false;
+  const saved = await from.getImage(tag).get();
+  const loading = await to.loadImage(saved);
+  await new Promise<void>((resolve, reject) =>
+    to.modem.followProgress(loading, (e: Error | null) => (e ? reject(e) : resolve())),
+  );
+  return true;
+}
+
+describe("fog VNFM: HEAL of a VNFC on a lost node, the old container removed when the node is back", () => {
+  const prefix = uniqueName("iotfog-heal");
+  const vnfmType = uniqueName("fog");
+  let engineA: Docker;
+  let engineB: Docker;
+  const loadedOnB: string[] = [];
+  let fleet: InProcessAgents | undefined;
+  let h: DriverHarness | undefined;
+  let nfvo: NfvoWithVnfms;
+  let nodes: [string, string];
+  let engines: [Docker, Docker];
+  /** The driver started again by the restart test (the harness stops only its own). */
+  let restarted: Lifecycle | undefined;
+
+  beforeAll(async () => {
+    engineA = await requireDocker();
+    engineB = await requireSecondDocker();
+    await requireMqtt();
+    await ensureTutorialImages();
+    // The VNFC is placed again while its first node is away: the other node must have the image already.
+    for (const tag of TUTORIAL_IMAGES) if (await copyImage(tag, engineA, engineB)) loadedOnB.push(tag);
+    const agentOn = (line: string, socketPath: string) => ({
+      labels: { line },
+      mqtt: { url: MQTT_URL, topicPrefix: prefix, keepaliveSeconds: 1 },
+      runtime: { docker: { socketPath }, pullMissingImages: false },
+    });
+    fleet = await startAgentsInProcess([agentOn("1", "/var/run/docker.sock"), agentOn("2", DOCKER_B_SOCKET)]);
+    nodes = fleet.nodeIds as [string, string];
+    engines = [engineA, engineB];
+    ({ h, nfvo } = await startNsdHarness({
+      topicPrefix: prefix,
+      vnfmType,
+      nodes: 2,
+      launchTimeoutMs: 30000,
+    }));
+  });
+
+  afterAll(async () => {
+    await restarted?.stop();
+    await h?.close();
+    await fleet?.stopAgents();
+    for (const [i, nodeId] of (fleet?.nodeIds ?? []).entries()) {
+      const engine = i === 0 ? engineA : engineB;
+      if (engine === undefined) continue;
+      await removeContainersByLabel("org.openiotfog.node", nodeId, engine);
+      const nets = await engine.listNetworks({ filters: { label: [`org.openiotfog.node=${nodeId}`] } });
+      for (const n of nets)
+        await engine
+          .getNetwork(n.Id)
+          .remove()
+          .catch(() => undefined);
+    }
+    await fleet?.stop();
+    for (const tag of loadedOnB) await engineB.getImage(tag).remove();
+  });
+
+  /** The containers of one VNFC hostname on both engines, as `<node>:<deployment>` (running or not). */
+  async function copiesOf(hostname: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const engine of engines) {
+      const list = await engine.listContainers({
+        all: true,
+        filters: { label: [`${HOSTNAME_LABEL}=${hostname}`] },
+      });
+      for (const c of list)
+        out.push(`${c.Labels["org.openiotfog.node"] ?? "?"}:${c.Labels["org.openiotfog.deployment"] ?? "?"}`);
+    }
+    return out.sort();
+  }
+
+  async function running(engine: Docker, vcId: string): Promise<boolean> {
+    const list = await engine.listContainers({
+      all: true,
+      filters: {
+        label: [`org.openiotfog.node=${nodeOf(vcId)}`, `org.openiotfog.deployment=${deploymentOf(vcId)}`],
+      },
+    });
+    return list.length === 1 && list[0]?.State === "running";
+  }
+
+  /**
+   * Deploys the iperf NSD, stops the agent under iperf-server (its container keeps running there) and heals
+   * the VNFC as the NFVO does; checks the VNFM's answer and that both copies exist while the node is away.
+   */
+  async function deployLoseAndHeal(): Promise<{
+    nsr: NsrRecord;
+    hostname: string;
+    oldVc: string;
+    newVc: string;
+    lost: number;
+    other: number;
+  }> {
+    const f = fleet as InProcessAgents;
+    const nsr = await nfvo.deployNsr(loadNsd("nsd-iperf.json", vnfmType), (h as DriverHarness).vim.name);
+    expect(nsr.errors).toEqual([]);
+    expect(nsr.status).toBe("ACTIVE");
+    const server = instances(nsr.vnfrs.get("iperf-server"))[0] as Json;
+    const oldVc = String(server.vc_id);
+    const hostname = String(server.hostname);
+    const lost = nodes.indexOf(nodeOf(oldVc));
+    expect(lost).toBeGreaterThanOrEqual(0);
+    const other = 1 - lost;
+
+    const seen = nfvo.oneWay.length;
+    await f.agents[lost]?.lifecycle.stop();
+    await waitFor(
+      () =>
+        nfvo.oneWay
+          .slice(seen)
+          .find(
+            (m) =>
+              m.action === "ERROR" &&
+              String((m.exception as Json | undefined)?.detailMessage).includes(
+                "fog node lost under iperf-server",
+              ),
+          ),
+      { timeoutMs: 20000, what: "the VNFM's ERROR about the lost node" },
+    );
+    expect(await running(engines[lost] as Docker, oldVc)).toBe(true);
+
+    const reply = await nfvo.healVnfc(nsr, "iperf-server", oldVc, "fog node lost");
+    expect(reply?.action).toBe("HEAL");
+    expect(reply?.cause).toBe("fog node lost");
+    const healed = reply?.vnfcInstance as Json;
+    const newVc = String(healed.vc_id);
+    expect(healed).toMatchObject({ state: "ACTIVE", hostname });
+    expect(nodeOf(newVc)).toBe(nodes[other]);
+    expect(instances(nsr.vnfrs.get("iperf-server")).map((i) => [i.vc_id, i.state])).toEqual([
+      [newVc, "ACTIVE"],
+    ]);
+    expect(nsr.status).toBe("ACTIVE");
+    expect(await running(engines[other] as Docker, newVc)).toBe(true);
+    expect(await copiesOf(hostname)).toEqual([oldVc, newVc].sort());
+    return { nsr, hostname, oldVc, newVc, lost, other };
+  }
+
+  /** Starts the lost agent again (same node id, engine and data: it brings its containers back up). */
+  async function nodeBack(lost: number): Promise<void> {
+    const f = fleet as InProcessAgents;
+    f.agents[lost] = await startInProcess((f.setups[lost] as TestAgentSetup).config);
+  }
+
+  /** One copy of the VNFC remains, the healed one, running; then the NSR's release leaves nothing. */
+  async function oneCopyThenRelease(healed: Awaited<ReturnType<typeof deployLoseAndHeal>>): Promise<void> {
+    await waitFor(async () => (await copiesOf(healed.hostname)).length === 1, {
+      timeoutMs: 30000,
+      what: "the old iperf-server container removed from the returning node",
+    });
+    expect(await copiesOf(healed.hostname)).toEqual([healed.newVc]);
+    expect(await running(engines[healed.other] as Docker, healed.newVc)).toBe(true);
+    await nfvo.releaseNsr(healed.nsr);
+    await waitFor(
+      async () =>
+        (await containersOfNode(nodes[0], engineA)).length +
+          (await containersOfNode(nodes[1], engineB)).length ===
+        0,
+      { timeoutMs: 20000, what: "no container left on either node" },
+    );
+  }
+
+  it("HEAL places iperf-server on the other node; the removal owed to the lost node is done when it is back", async () => {
+    const healed = await deployLoseAndHeal();
+    await nodeBack(healed.lost);
+    await oneCopyThenRelease(healed);
+  });
+
+  it("a driver restart while the node is away forgets what it owed; the sweep removes the superseded copy", async () => {
+    const healed = await deployLoseAndHeal();
+    const harness = h as DriverHarness;
+    await harness.stopDriver();
+    restarted = buildDriver(
+      harness.config,
+      createLogger({ component: "driver", silent: process.env.IOTFOG_TEST_VERBOSE !== "1", level: "debug" }),
+    );
+    await restarted.start();
+    await harness.waitForNodes(1);
+    await nodeBack(healed.lost);
+    await oneCopyThenRelease(healed);
+  });
+});
