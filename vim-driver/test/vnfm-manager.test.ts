@@ -285,13 +285,15 @@ describe("VNF manager state machine", () => {
       expect(statSync(file).mode & 0o777).toBe(0o600);
 
       // The process restarts between MODIFY and START: a new manager over the same file and fleet.
-      const again = new VnfManager({
-        nfvo,
-        fog: fleet,
-        encodeUserdata,
-        logger,
-        store: new FileVnfmStateStore(file, logger),
-      });
+      const restarted = (): VnfManager =>
+        new VnfManager({
+          nfvo,
+          fog: fleet,
+          encodeUserdata,
+          logger,
+          store: new FileVnfmStateStore(file, logger),
+        });
+      const again = restarted();
       expect(again.vnfcIds().sort()).toEqual(
         [instancesOf(serverVnfr)[0]?.vc_id as string, instancesOf(clientVnfr)[0]?.vc_id as string].sort(),
       );
@@ -306,25 +308,9 @@ describe("VNF manager state machine", () => {
       await again.handle(
         JSON.stringify({ action: "RELEASE_RESOURCES", vnfr: started.virtualNetworkFunctionRecord }),
       );
-      expect(
-        new VnfManager({
-          nfvo,
-          fog: fleet,
-          encodeUserdata,
-          logger,
-          store: new FileVnfmStateStore(file, logger),
-        }).vnfcIds(),
-      ).toEqual([instancesOf(serverVnfr)[0]?.vc_id as string]);
+      expect(restarted().vnfcIds()).toEqual([instancesOf(serverVnfr)[0]?.vc_id as string]);
       writeFileSync(file, "{ not json");
-      expect(
-        new VnfManager({
-          nfvo,
-          fog: fleet,
-          encodeUserdata,
-          logger,
-          store: new FileVnfmStateStore(file, logger),
-        }).vnfcIds(),
-      ).toEqual([]);
+      expect(restarted().vnfcIds()).toEqual([]);
       expect(readdirSync(path.dirname(file)).some((f) => f.startsWith("vnfm.json.unreadable-"))).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
