@@ -1,12 +1,14 @@
 /**
- * The real RabbitMQ restarted under a serving driver (`rabbitmqctl stop_app` / `start_app`, which keeps the node,
- * its users and vhosts): the driver registers again, re-declares its queue and serves the NFVO again. In its own
- * file because restarting the broker disturbs anything else using it (CI runs integration tests in band).
+ * The real RabbitMQ restarted under a serving driver with its fog VNFM (`rabbitmqctl stop_app` / `start_app`,
+ * which keeps the node, its users and vhosts): both register again, re-declare their queues and serve the NFVO
+ * again. In its own file because restarting the broker disturbs anything else using it (CI runs integration tests
+ * in band).
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { requireRabbitMq, waitFor } from "../helpers/services";
+import { requireRabbitMq, uniqueName, waitFor } from "../helpers/services";
 import { startDriverHarness, type DriverHarness } from "../nfvo-emulator/harness";
+import { NfvoWithVnfms } from "../nfvo-emulator/vnfm/nfvo-vnfm";
 
 const run = promisify(execFile);
 
@@ -21,19 +23,29 @@ async function rabbitmqctl(...args: string[]): Promise<void> {
 }
 
 describe("driver: RabbitMQ restarted mid-run", () => {
+  const vnfmType = uniqueName("fog");
   let h: DriverHarness;
+  let nfvo: NfvoWithVnfms;
 
   beforeAll(async () => {
-    h = await startDriverHarness();
+    h = await startDriverHarness({
+      emulator: (options) => new NfvoWithVnfms(options),
+      driver: { vnfm: { enabled: true, type: vnfmType } },
+    });
+    nfvo = h.emulator as NfvoWithVnfms;
+    await nfvo.waitForVnfm(vnfmType);
   });
 
   afterAll(async () => {
     await h?.close();
   });
 
-  it("re-registers, re-declares its queue and serves again", async () => {
+  it("re-registers, re-declares its queue and serves again; so does the VNFM", async () => {
     expect(await h.emulator.call(h.vim, "getType", [], "String")).toBe("docker");
     const registrations = h.emulator.events.filter((e) => e.kind === "register").length;
+    const vnfmRegistrations = (): number =>
+      nfvo.events.filter((e) => e.kind === "register" && e.type === vnfmType).length;
+    const vnfmBefore = vnfmRegistrations();
 
     await rabbitmqctl("stop_app");
     try {
@@ -56,5 +68,21 @@ describe("driver: RabbitMQ restarted mid-run", () => {
     expect(after.length).toBeGreaterThan(registrations);
     expect(after[after.length - 1]).toEqual({ kind: "register", type: h.pluginId, reused: true });
     expect(await h.emulator.call(h.vim, "listFlavors", [], "List<DeploymentFlavour>")).toHaveLength(1);
+
+    // The VNFM registered again on nfvo.manager.handling and answers on its endpoint queue.
+    await waitFor(() => vnfmRegistrations() > vnfmBefore, {
+      timeoutMs: 30000,
+      what: "VNFM registration after the broker restart",
+    });
+    await nfvo.waitForVnfm(vnfmType);
+    const answer = await waitFor(
+      () =>
+        nfvo
+          .sendToVnfm(vnfmType, { action: "START" })
+          .then((a) => a ?? undefined)
+          .catch(() => undefined),
+      { timeoutMs: 30000, what: "the VNFM answering after the broker restart" },
+    );
+    expect(answer).toMatchObject({ action: "ERROR" });
   });
 });

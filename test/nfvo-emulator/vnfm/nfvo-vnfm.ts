@@ -79,6 +79,8 @@ export class NfvoWithVnfms extends NfvoEmulator {
   readonly oneWay: Json[] = [];
   private vnfmConn: ChannelModel | undefined;
   private vnfmChannel: Channel | undefined;
+  private vnfmSideStopped = true;
+  private vnfmReconnecting: Promise<void> | undefined;
   private readonly pending = new Map<string, (body: Json) => void>();
 
   constructor(private readonly options: NfvoEmulatorOptions) {
@@ -87,8 +89,21 @@ export class NfvoWithVnfms extends NfvoEmulator {
 
   override async start(): Promise<void> {
     await super.start();
+    this.vnfmSideStopped = false;
+    await this.connectVnfmSide();
+  }
+
+  /** The NFVO's VNFM-facing listeners and template; like Spring AMQP, they reconnect after a broker restart. */
+  private async connectVnfmSide(): Promise<void> {
     const conn = await this.connectAsAdmin();
     conn.on("error", () => undefined);
+    conn.on("close", () => {
+      if (this.vnfmConn === conn) {
+        this.vnfmConn = undefined;
+        this.vnfmChannel = undefined;
+      }
+      if (!this.vnfmSideStopped) this.vnfmReconnecting ??= this.reconnectVnfmSide();
+    });
     const ch = await conn.createChannel();
     ch.on("error", () => undefined);
     for (const q of [NFVO_RPC_QUEUE, NFVO_ONE_WAY_QUEUE]) {
@@ -112,7 +127,24 @@ export class NfvoWithVnfms extends NfvoEmulator {
     this.vnfmChannel = ch;
   }
 
+  private async reconnectVnfmSide(): Promise<void> {
+    try {
+      while (!this.vnfmSideStopped) {
+        try {
+          await this.connectVnfmSide();
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      }
+    } finally {
+      this.vnfmReconnecting = undefined;
+    }
+  }
+
   override async stop(opts: { removeUsers?: boolean } = {}): Promise<void> {
+    this.vnfmSideStopped = true;
+    await this.vnfmReconnecting;
     const conn = this.vnfmConn;
     this.vnfmConn = undefined;
     this.vnfmChannel = undefined;
@@ -150,7 +182,10 @@ export class NfvoWithVnfms extends NfvoEmulator {
       if (typeof body.type !== "string") return null;
       const username = body.type;
       const existing = this.credentials.get(username);
-      if (existing) return JSON.stringify(existing);
+      if (existing) {
+        this.events.push({ kind: "register", type: username, reused: true });
+        return JSON.stringify(existing);
+      }
       const queue = String(endpoint.endpoint);
       const record = await this.createManager(username, queue);
       this.endpoints.set(String(endpoint.type), {
