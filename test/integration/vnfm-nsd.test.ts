@@ -197,6 +197,44 @@ describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and tw
     expect(refused.errors[0]).toContain("(its links: new-network)");
   });
 
+  it("scales the iperf client out by one VNFC through the driver's placement, with the server's hostname, and in again", async () => {
+    const nsr = await nfvo.deployNsr(loadNsd("nsd-iperf.json", vnfmType), h.vim.name);
+    expect(nsr.status).toBe("ACTIVE");
+    const serverHost = String(instances(nsr.vnfrs.get("iperf-server"))[0]?.hostname);
+    const first = String(instances(nsr.vnfrs.get("iperf-client"))[0]?.vc_id);
+
+    const reply = await nfvo.scaleOut(nsr, "iperf-client");
+    expect(reply).toMatchObject({ action: "SCALED" });
+    expect(nsr.status).toBe("ACTIVE");
+    const clients = instances(nsr.vnfrs.get("iperf-client"));
+    expect(clients).toHaveLength(2);
+    const added = clients.find((i) => i.vc_id !== first) as Json;
+    expect(added).toMatchObject({ state: "ACTIVE", hostname: expect.stringMatching(/^iperf-client-\d+$/) });
+    // The VNFM asked the NFVO back with SCALING and a userdata string; the NFVO launched through the driver.
+    const scaling = nfvo.traffic.find((t) => t.direction === "from-vnfm" && t.action === "SCALING");
+    expect(typeof scaling?.body.userData).toBe("string");
+    const found = await containerOf(String(added.vc_id));
+    const inspected = await docker().getContainer(String(found?.id)).inspect();
+    expect(inspected.State.Running).toBe(true);
+    expect(inspected.Config.Env).toContain(`SERVER_HOSTNAME=${serverHost}`);
+    expect(inspected.Config.Hostname).toBe(String(added.hostname));
+
+    await nfvo.scaleIn(nsr, "iperf-client", String(added.vc_id));
+    await waitFor(async () => (await containerOf(String(added.vc_id))) === undefined, {
+      timeoutMs: 20000,
+      what: "the scaled-in VNFC's container removed",
+    });
+    expect(instances(nsr.vnfrs.get("iperf-client")).map((i) => i.vc_id)).toEqual([first]);
+    expect(await containerOf(first)).toBeDefined();
+    await expect(nfvo.scaleIn(nsr, "iperf-client", first)).rejects.toThrow(/last VNFC instance/);
+
+    await nfvo.releaseNsr(nsr);
+    await waitFor(
+      async () => (await containersOfNode(lineOne)).length + (await containersOfNode(lineTwo)).length === 0,
+      { timeoutMs: 20000, what: "no container left on either node" },
+    );
+  });
+
   it("an unknown fog key fails INSTANTIATE with an ERROR naming it, and nothing is created", async () => {
     const nsd = loadNsd("nsd-zigbee-line2.json", vnfmType);
     const vnfd = (nsd.vnfd as Json[])[0] as Json;

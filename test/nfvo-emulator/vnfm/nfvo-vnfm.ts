@@ -13,6 +13,9 @@ import { OPENBATON_EXCHANGE, PluginException } from "../plugin-caller";
  * createNetwork), ALLOCATE_RESOURCES (GenericVIM.allocate: launchInstanceAndWait through the VIM driver for every
  * VNFC, `#Hostname=` replaced, VNFC records built from the Servers), MODIFY with the dependency values
  * (DependencyManagement), START — and releases it (RELEASE_RESOURCES, then deleteServerByIdAndWait per VNFC).
+ * Also: HEAL of one VNFC, SCALE_OUT with the VNFM's SCALING answered by ScalingTask (NFVO 6.x VnfmManager.addVnfc,
+ * VnfStateHandler.executeAction, ScalingTask), SCALE_IN of one VNFC; VNFM registrations and the VNFM-facing
+ * listeners survive a broker restart.
  */
 
 export const NFVO_RPC_QUEUE = "vnfm.nfvo.actions.reply";
@@ -75,6 +78,8 @@ export class NfvoWithVnfms extends NfvoEmulator {
   readonly endpoints = new Map<string, VnfmEndpoint>();
   readonly traffic: VnfmTraffic[] = [];
   readonly nsrs = new Map<string, NsrRecord>();
+  /** DependencyManagement: the VNFRecordDependency of each target VNFR (`<nsr id>/<vnfr name>`), as MODIFY sent it. */
+  private readonly dependencies = new Map<string, Json>();
   /** One-way messages from VNFMs (asynchronous ERRORs). */
   readonly oneWay: Json[] = [];
   private vnfmConn: ChannelModel | undefined;
@@ -276,6 +281,9 @@ export class NfvoWithVnfms extends NfvoEmulator {
         case "ALLOCATE_RESOURCES":
           reply = await this.allocateResources(body);
           break;
+        case "SCALING":
+          reply = await this.scaling(body);
+          break;
         default:
           reply = { action: "ERROR", message: `the emulator does not handle ${String(body.action)}` };
       }
@@ -401,6 +409,62 @@ export class NfvoWithVnfms extends NfvoEmulator {
     return { action: "ALLOCATE_RESOURCES", vnfr };
   }
 
+  /**
+   * ScalingTask (VnfStateHandler.executeAction sets its userdata from VnfmOrScalingMessage.userData): the VNFC
+   * component of the record that has no instance yet is allocated through GenericVIM.allocate (one
+   * launchInstanceAndWait, `#Hostname=` replaced in the userdata); the answer is OrVnfmGenericMessage
+   * `{vnfr, action: "SCALED"}`, or OrVnfmErrorMessage "Error creating VM while scale out. ..." on a VIM failure.
+   */
+  private async scaling(body: Json): Promise<Json> {
+    const vnfr = structuredClone(body.virtualNetworkFunctionRecord) as Json;
+    if (!isObject(vnfr)) throw new Error("SCALING without virtualNetworkFunctionRecord");
+    const nsr = this.nsrOf(vnfr);
+    if (typeof body.userData !== "string") {
+      throw new Error("java.lang.NullPointerException: userdata.replace (SCALING without userData)");
+    }
+    for (const vdu of list(vnfr.vdu)) {
+      const instances = list(vdu.vnfc_instance);
+      const component = list(vdu.vnfc).find(
+        (c) => !instances.some((i) => isObject(i.vnfComponent) && i.vnfComponent.id === c.id),
+      );
+      if (component === undefined) continue;
+      const vimName = nsr.vims.get(String(vdu.id));
+      if (vimName === undefined) throw new Error(`no VIM granted for VDU ${String(vdu.id)}`);
+      const vim = this.vims.get(vimName) as StoredVim;
+      const tags = (vim.images ?? []).flatMap((i) => i.tags ?? []);
+      const image = (vdu.vm_image as string[]).find((w) => tags.includes(w)) as string;
+      try {
+        const inst = await this.allocate(vimName, {
+          vnfrName: String(vnfr.name),
+          vmImage: image,
+          connectionPoints: list(component.connection_point) as Array<
+            Json & { virtual_link_reference: string }
+          >,
+          userdata: body.userData,
+          keys: [],
+        });
+        const { server: _server, vnf_address, ...record } = inst;
+        vnfr.vnf_address = [...(Array.isArray(vnfr.vnf_address) ? vnfr.vnf_address : []), ...vnf_address];
+        vdu.vnfc_instance = [
+          ...instances,
+          {
+            ...record,
+            id: randomUUID(),
+            vnfComponent: component,
+            connection_point: component.connection_point,
+          },
+        ];
+      } catch (e) {
+        vnfr.status = "ACTIVE";
+        const detail = e instanceof PluginException ? e.message : (e as Error).message;
+        return { action: "ERROR", vnfr, message: `Error creating VM while scale out. ${detail}` };
+      }
+      nsr.vnfrs.set(String(vnfr.name), vnfr);
+      return { action: "SCALED", vnfr };
+    }
+    throw new Error(`SCALING for ${String(vnfr.name)}: no VNFC component without an instance`);
+  }
+
   // ------------------------------------------------------------------------------------------ NSR lifecycle
 
   /**
@@ -491,9 +555,11 @@ export class NfvoWithVnfms extends NfvoEmulator {
         }
         vnfcParameters[type] = { parameters: perVnfc };
       }
+      const vnfrd = { target: vnfd.name, parameters, vnfcParameters, idType };
+      this.dependencies.set(`${nsr.id}/${String(vnfd.name)}`, vnfrd);
       const reply = await this.sendToVnfm(
         String(vnfd.endpoint ?? vnfd.type),
-        { action: "MODIFY", vnfr: target, vnfrd: { target: vnfd.name, parameters, vnfcParameters, idType } },
+        { action: "MODIFY", vnfr: target, vnfrd },
         timeoutMs,
       );
       if (!this.accept(nsr, reply, "MODIFY", "INACTIVE")) return nsr;
@@ -578,6 +644,80 @@ export class NfvoWithVnfms extends NfvoEmulator {
     return reply;
   }
 
+  /**
+   * POST /api/v1/ns-records/{id}/vnfrecords/{vnfr}/vdunits/vnfcinstances (NetworkServiceRecordManagement
+   * .addVNFCInstance → VnfmManager.addVnfc): refused when the VDU already has `scale_in_out` instances; otherwise
+   * a new VNFComponent (the first component's connection points, new ids) joins the VDU and OrVnfmScalingMessage
+   * `{action: "SCALE_OUT", virtualNetworkFunctionRecord, component, extension, dependency}` goes to the VNFM, which
+   * asks back with SCALING (see scaling()). Its SCALED answer (VnfmOrScaledMessage: record + vnfcInstance) is
+   * ScaledTask's: the record is kept, ACTIVE. `dependency` is what MODIFY carried for this target, if any.
+   */
+  async scaleOut(nsr: NsrRecord, vnfrName: string, timeoutMs = 60000): Promise<Json | null> {
+    const vnfr = nsr.vnfrs.get(vnfrName);
+    if (vnfr === undefined) throw new Error(`no VNFR ${vnfrName} in NSR ${nsr.id}`);
+    const vdu = list(vnfr.vdu)[0];
+    if (vdu === undefined) throw new Error(`VNFR ${vnfrName} has no VDU`);
+    const limit = typeof vdu.scale_in_out === "number" ? vdu.scale_in_out : 1;
+    if (list(vdu.vnfc_instance).length >= limit) {
+      throw new Error(`The VDU ${String(vdu.id)} reached the maximum number of VNFC instances (${limit})`);
+    }
+    const template = list(vdu.vnfc)[0] ?? {};
+    const component: Json = {
+      id: randomUUID(),
+      connection_point: list(template.connection_point).map((cp) => ({
+        ...structuredClone(cp),
+        id: randomUUID(),
+      })),
+    };
+    vdu.vnfc = [...list(vdu.vnfc), component];
+    const dependency = this.dependencies.get(`${nsr.id}/${vnfrName}`);
+    const reply = await this.sendToVnfm(
+      String(vnfr.endpoint ?? vnfr.type),
+      {
+        action: "SCALE_OUT",
+        virtualNetworkFunctionRecord: vnfr,
+        component,
+        extension: {
+          "nsr-id": nsr.id,
+          brokerIp: this.options.hostname,
+          brokerPort: String(this.options.port),
+        },
+        ...(dependency === undefined ? {} : { dependency }),
+      },
+      timeoutMs,
+    );
+    if (!this.accept(nsr, reply, "SCALED", "ACTIVE")) return reply;
+    nsr.status = [...nsr.vnfrs.values()].every((v) => v.status === "ACTIVE") ? "ACTIVE" : "ERROR";
+    return reply;
+  }
+
+  /**
+   * DELETE /api/v1/ns-records/{id}/vnfrecords/{vnfr}/vdunits/{vdu}/vnfcinstances/{vnfc} [derived]: refused for the
+   * last instance of a VDU; OrVnfmScalingMessage `{action: "SCALE_IN", virtualNetworkFunctionRecord, vnfcInstance}`
+   * to the VNFM (VnfmManager.removeVnfcDependency), then deleteServerByIdAndWait through the VIM driver, and the
+   * instance and its component leave the record.
+   */
+  async scaleIn(nsr: NsrRecord, vnfrName: string, vcId: string, timeoutMs = 60000): Promise<void> {
+    const vnfr = nsr.vnfrs.get(vnfrName);
+    if (vnfr === undefined) throw new Error(`no VNFR ${vnfrName} in NSR ${nsr.id}`);
+    const vdu = list(vnfr.vdu).find((v) => list(v.vnfc_instance).some((i) => i.vc_id === vcId));
+    if (vdu === undefined) throw new Error(`VNFR ${vnfrName} has no VNFC instance ${vcId}`);
+    const instances = list(vdu.vnfc_instance);
+    if (instances.length <= 1)
+      throw new Error(`the last VNFC instance of VDU ${String(vdu.id)} cannot be removed`);
+    const vnfcInstance = instances.find((i) => i.vc_id === vcId) as Json;
+    await this.sendToVnfm(
+      String(vnfr.endpoint ?? vnfr.type),
+      { action: "SCALE_IN", virtualNetworkFunctionRecord: vnfr, vnfcInstance },
+      timeoutMs,
+    );
+    const vimName = nsr.vims.get(String(vdu.id));
+    if (vimName !== undefined) await this.release(vimName, vcId);
+    vdu.vnfc_instance = instances.filter((i) => i !== vnfcInstance);
+    const componentId = isObject(vnfcInstance.vnfComponent) ? vnfcInstance.vnfComponent.id : undefined;
+    vdu.vnfc = list(vdu.vnfc).filter((c) => c.id !== componentId);
+  }
+
   /** DELETE /api/v1/ns-records/{id}: RELEASE_RESOURCES per VNFR, then deleteServerByIdAndWait per VNFC. */
   async releaseNsr(nsr: NsrRecord, timeoutMs = 60000): Promise<void> {
     for (const vnfr of nsr.vnfrs.values()) {
@@ -600,5 +740,7 @@ export class NfvoWithVnfms extends NfvoEmulator {
     }
     nsr.status = "TERMINATED";
     this.nsrs.delete(nsr.id);
+    for (const key of [...this.dependencies.keys()])
+      if (key.startsWith(`${nsr.id}/`)) this.dependencies.delete(key);
   }
 }
