@@ -197,7 +197,7 @@ describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and tw
     expect(refused.errors[0]).toContain("(its links: new-network)");
   });
 
-  it("scales the iperf client out by one VNFC through the driver's placement, with the server's hostname, and in again", async () => {
+  it("scales the iperf client out by one VNFC through the driver's placement, with the server's hostname, stops and starts it, and scales in again", async () => {
     const nsr = await nfvo.deployNsr(loadNsd("nsd-iperf.json", vnfmType), h.vim.name);
     expect(nsr.status).toBe("ACTIVE");
     const serverHost = String(instances(nsr.vnfrs.get("iperf-server"))[0]?.hostname);
@@ -218,6 +218,28 @@ describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and tw
     expect(inspected.State.Running).toBe(true);
     expect(inspected.Config.Env).toContain(`SERVER_HOSTNAME=${serverHost}`);
     expect(inspected.Config.Hostname).toBe(String(added.hostname));
+
+    // One VNFC stopped and started again: its container stops and runs again; the record says so.
+    const stopped = await nfvo.startStopVnfc(nsr, "iperf-client", "STOP", String(added.vc_id));
+    expect(stopped).toMatchObject({ action: "STOP" });
+    expect(instances(nsr.vnfrs.get("iperf-client")).find((i) => i.vc_id === added.vc_id)?.state).toBe(
+      "INACTIVE",
+    );
+    expect((await docker().getContainer(String(found?.id)).inspect()).State.Running).toBe(false);
+    expect(
+      (
+        await docker()
+          .getContainer(String((await containerOf(first))?.id))
+          .inspect()
+      ).State.Running,
+    ).toBe(true);
+    expect(await nfvo.startStopVnfc(nsr, "iperf-client", "START", String(added.vc_id))).toMatchObject({
+      action: "START",
+    });
+    expect(instances(nsr.vnfrs.get("iperf-client")).find((i) => i.vc_id === added.vc_id)?.state).toBe(
+      "ACTIVE",
+    );
+    expect((await docker().getContainer(String(found?.id)).inspect()).State.Running).toBe(true);
 
     await nfvo.scaleIn(nsr, "iperf-client", String(added.vc_id));
     await waitFor(async () => (await containerOf(String(added.vc_id))) === undefined, {

@@ -13,7 +13,7 @@ import { OPENBATON_EXCHANGE, PluginException } from "../plugin-caller";
  * createNetwork), ALLOCATE_RESOURCES (GenericVIM.allocate: launchInstanceAndWait through the VIM driver for every
  * VNFC, `#Hostname=` replaced, VNFC records built from the Servers), MODIFY with the dependency values
  * (DependencyManagement), START — and releases it (RELEASE_RESOURCES, then deleteServerByIdAndWait per VNFC).
- * Also: HEAL of one VNFC, SCALE_OUT with the VNFM's SCALING answered by ScalingTask (NFVO 6.x VnfmManager.addVnfc,
+ * Also: STOP / START and HEAL of one VNFC, SCALE_OUT with the VNFM's SCALING answered by ScalingTask (NFVO 6.x VnfmManager.addVnfc,
  * VnfStateHandler.executeAction, ScalingTask), SCALE_IN of one VNFC; VNFM registrations and the VNFM-facing
  * listeners survive a broker restart.
  */
@@ -641,6 +641,43 @@ export class NfvoWithVnfms extends NfvoEmulator {
     healed.status = all.every((i) => i.state === "ACTIVE") ? "ACTIVE" : "ERROR";
     nsr.vnfrs.set(String(healed.name), healed);
     nsr.status = [...nsr.vnfrs.values()].every((v) => v.status === "ACTIVE") ? "ACTIVE" : "ERROR";
+    return reply;
+  }
+
+  /**
+   * POST .../vnfcinstances/{vnfc}/stop or /start (NetworkServiceRecordManagement.stopVNFCInstance /
+   * startVNFCInstance): OrVnfmStartStopMessage `{action, virtualNetworkFunctionRecord, vnfcInstance}` to the VNFM.
+   * StopTask / StartTask keep the record of the VnfmOrStartStopMessage answer (AbstractTask.changeStatus: STOP →
+   * INACTIVE, START → ACTIVE); an ERROR answer goes to ErrorTask.
+   */
+  async startStopVnfc(
+    nsr: NsrRecord,
+    vnfrName: string,
+    action: "START" | "STOP",
+    vcId: string,
+    timeoutMs = 60000,
+  ): Promise<Json | null> {
+    const vnfr = nsr.vnfrs.get(vnfrName);
+    if (vnfr === undefined) throw new Error(`no VNFR ${vnfrName} in NSR ${nsr.id}`);
+    const vnfcInstance = list(vnfr.vdu)
+      .flatMap((vdu) => list(vdu.vnfc_instance))
+      .find((i) => i.vc_id === vcId);
+    if (vnfcInstance === undefined) throw new Error(`VNFR ${vnfrName} has no VNFC instance ${vcId}`);
+    const reply = await this.sendToVnfm(
+      String(vnfr.endpoint ?? vnfr.type),
+      { action, virtualNetworkFunctionRecord: vnfr, vnfcInstance },
+      timeoutMs,
+    );
+    if (reply === null || reply.action === "ERROR") {
+      this.accept(nsr, reply, action, "ERROR");
+      return reply;
+    }
+    if (reply.action !== action)
+      throw new Error(`expected ${action} from the VNFM, got ${String(reply.action)}`);
+    const record = reply.virtualNetworkFunctionRecord;
+    if (!isObject(record)) throw new Error(`${action} reply without virtualNetworkFunctionRecord`);
+    record.status = action === "STOP" ? "INACTIVE" : "ACTIVE";
+    nsr.vnfrs.set(String(record.name), record);
     return reply;
   }
 
