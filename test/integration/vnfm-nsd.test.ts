@@ -275,6 +275,38 @@ describe("fog VNFM: Open Baton NSDs through the NFVO emulator, the driver and tw
     ).toHaveLength(0);
   });
 
+  it("a ZigBee gateway that depends on another VNF is re-created with the dependency values and keeps its exclusive stick", async () => {
+    // The gateway needs the iperf server's hostname: MODIFY brings it, and START re-creates the container on the
+    // same node; the old container's lease on the exclusive stick must be gone before the new one asks for it.
+    const nsd = loadNsd("nsd-zigbee-line2.json", vnfmType);
+    const iperf = loadNsd("nsd-iperf.json", vnfmType);
+    const server = (iperf.vnfd as Json[]).find((v) => v.name === "iperf-server") as Json;
+    nsd.vnfd = [...(nsd.vnfd as Json[]), server];
+    nsd.vld = [...(nsd.vld as Json[]), ...(iperf.vld as Json[])];
+    ((nsd.vnfd as Json[])[0] as Json).requires = { "iperf-server": { parameters: ["hostname"] } };
+    const nsr = await nfvo.deployNsr(nsd, h.vim.name);
+    expect(nsr.errors).toEqual([]);
+    expect(nsr.status).toBe("ACTIVE");
+    const serverHost = String(instances(nsr.vnfrs.get("iperf-server"))[0]?.hostname);
+    const gateway = instances(nsr.vnfrs.get("zigbee-gateway"))[0] as Json;
+    expect(String(gateway.vc_id).startsWith(`${lineTwo}:`)).toBe(true);
+    const onLineTwo = (await containersOfNode(lineTwo)).filter(
+      (c) => c.Labels["org.openiotfog.openbaton.hostname"] === gateway.hostname,
+    );
+    expect(onLineTwo).toHaveLength(1);
+    const inspected = await docker().getContainer(String(onLineTwo[0]?.Id)).inspect();
+    expect(inspected.State.Running).toBe(true);
+    expect(inspected.Config.Env).toEqual(
+      expect.arrayContaining([`SERVER_HOSTNAME=${serverHost}`, "ZIGBEE_CHANNEL=15"]),
+    );
+    expect(inspected.HostConfig.Devices).toHaveLength(1);
+    await nfvo.releaseNsr(nsr);
+    await waitFor(
+      async () => (await containersOfNode(lineOne)).length + (await containersOfNode(lineTwo)).length === 0,
+      { timeoutMs: 20000, what: "no container left on either node" },
+    );
+  });
+
   it("the ZigBee / line 2 NSD lands on the only node with both; a detached stick is reported; then the NSD fails, explained", async () => {
     const nsr = await nfvo.deployNsr(loadNsd("nsd-zigbee-line2.json", vnfmType), h.vim.name);
     expect(nsr.errors).toEqual([]);
