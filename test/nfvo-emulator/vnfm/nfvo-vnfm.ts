@@ -605,6 +605,17 @@ export class NfvoWithVnfms extends NfvoEmulator {
     return true;
   }
 
+  /** A VNF record of the NSR and one of its VNFC instances, by `vc_id`. */
+  private vnfcOf(nsr: NsrRecord, vnfrName: string, vcId: string): { vnfr: Json; vnfcInstance: Json } {
+    const vnfr = nsr.vnfrs.get(vnfrName);
+    if (vnfr === undefined) throw new Error(`no VNFR ${vnfrName} in NSR ${nsr.id}`);
+    const vnfcInstance = list(vnfr.vdu)
+      .flatMap((vdu) => list(vdu.vnfc_instance))
+      .find((i) => i.vc_id === vcId);
+    if (vnfcInstance === undefined) throw new Error(`VNFR ${vnfrName} has no VNFC instance ${vcId}`);
+    return { vnfr, vnfcInstance };
+  }
+
   /**
    * The heal action on one VNFC instance (what the fault-management system asks the NFVO for through
    * `POST .../vnfcinstances/{id}/actions`, action `heal`): OrVnfmHealVNFRequestMessage
@@ -619,12 +630,7 @@ export class NfvoWithVnfms extends NfvoEmulator {
     cause: string,
     timeoutMs = 60000,
   ): Promise<Json | null> {
-    const vnfr = nsr.vnfrs.get(vnfrName);
-    if (vnfr === undefined) throw new Error(`no VNFR ${vnfrName} in NSR ${nsr.id}`);
-    const vnfcInstance = list(vnfr.vdu)
-      .flatMap((vdu) => list(vdu.vnfc_instance))
-      .find((i) => i.vc_id === vcId);
-    if (vnfcInstance === undefined) throw new Error(`VNFR ${vnfrName} has no VNFC instance ${vcId}`);
+    const { vnfr, vnfcInstance } = this.vnfcOf(nsr, vnfrName, vcId);
     const reply = await this.sendToVnfm(
       String(vnfr.endpoint ?? vnfr.type),
       { action: "HEAL", virtualNetworkFunctionRecord: vnfr, vnfcInstance, cause },
@@ -657,12 +663,7 @@ export class NfvoWithVnfms extends NfvoEmulator {
     vcId: string,
     timeoutMs = 60000,
   ): Promise<Json | null> {
-    const vnfr = nsr.vnfrs.get(vnfrName);
-    if (vnfr === undefined) throw new Error(`no VNFR ${vnfrName} in NSR ${nsr.id}`);
-    const vnfcInstance = list(vnfr.vdu)
-      .flatMap((vdu) => list(vdu.vnfc_instance))
-      .find((i) => i.vc_id === vcId);
-    if (vnfcInstance === undefined) throw new Error(`VNFR ${vnfrName} has no VNFC instance ${vcId}`);
+    const { vnfr, vnfcInstance } = this.vnfcOf(nsr, vnfrName, vcId);
     const reply = await this.sendToVnfm(
       String(vnfr.endpoint ?? vnfr.type),
       { action, virtualNetworkFunctionRecord: vnfr, vnfcInstance },
