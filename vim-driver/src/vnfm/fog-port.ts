@@ -57,6 +57,7 @@ export class FleetFogPort implements FogPort {
   private readonly listeners = new Set<(fault: FogFault) => void>();
   private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private adoptGraceMs = 0;
 
   constructor(
     private readonly vim: VimService,
@@ -70,6 +71,9 @@ export class FleetFogPort implements FogPort {
   readonly watch: Component = {
     name: "vnfm-fault-watch",
     start: async () => {
+      // The grace counts from the start of the watch (the fleet view starts filling then), not from adopt().
+      const until = Date.now() + this.adoptGraceMs;
+      for (const t of this.tracked.values()) if (t.adoptedUntil !== undefined) t.adoptedUntil = until;
       this.unsubscribe = this.fleet.onChange(() => this.check());
       // Expiry (a node that went silent) produces no message: look again on a timer as well.
       this.timer = setInterval(() => this.check(), this.checkIntervalMs);
@@ -101,6 +105,7 @@ export class FleetFogPort implements FogPort {
    * (and logged). A node not live within `graceMs` is reported lost, as it would have been before the restart.
    */
   adopt(vcIds: string[], graceMs: number): void {
+    this.adoptGraceMs = graceMs;
     const until = Date.now() + graceMs;
     for (const vcId of vcIds) {
       if (this.tracked.has(vcId)) continue;
