@@ -3,6 +3,7 @@ import {
   IotFogError,
   deviceRequirementSchema,
   errorMessage,
+  hostNameSchema,
   parseBytes,
   parseConstraints,
   type ConstraintInput,
@@ -11,6 +12,7 @@ import {
   type ServiceResources,
   type VolumeMount,
 } from "@openiotfog/shared";
+import { networkAliasSchema } from "../openbaton/fog-spec";
 
 /**
  * Turns a VNFD's configuration parameters and a VDU's metadata into the fog service description that travels to
@@ -164,7 +166,7 @@ export function parseAliases(value: string): Record<string, string[]> {
     const net = group.slice(0, i).trim();
     const names = splitList(group.slice(i + 1), /,/);
     for (const n of names) {
-      if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(n)) throw new Error(`alias "${n}" is not a valid DNS name`);
+      if (!networkAliasSchema.safeParse(n).success) throw new Error(`alias "${n}" is not a valid DNS name`);
     }
     out[net] = [...(out[net] ?? []), ...names];
   }
@@ -249,7 +251,6 @@ function constraintInputs(value: string): ConstraintInput[] {
   return splitList(value, /;/);
 }
 
-const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 /** Docker accepts any environment variable name without `=`; NUL cannot cross exec. */
 const ENV_NAME = /^[^=\0\s]+$/;
 
@@ -316,7 +317,8 @@ function readKey(g: Gathered, key: string, value: string, envAllowed: boolean): 
       }
       return "used";
     case "hostname":
-      if (!HOSTNAME.test(value.trim())) throw new Error(`"${value}" is not a valid host name`);
+      if (!hostNameSchema.safeParse(value.trim()).success)
+        throw new Error(`"${value}" is not a valid host name`);
       s.hostname = value.trim();
       return "used";
     case "restart_policy_condition":
