@@ -371,31 +371,19 @@ export class NfvoWithVnfms extends NfvoEmulator {
     }
     const addresses: string[] = [];
     for (const vdu of list(vnfr.vdu)) {
-      const vimName = nsr.vims.get(String(vdu.id));
-      if (vimName === undefined) throw new Error(`no VIM granted for VDU ${String(vdu.id)}`);
-      const vim = this.vims.get(vimName) as StoredVim;
-      const tags = (vim.images ?? []).flatMap((i) => i.tags ?? []);
-      const image = (vdu.vm_image as string[]).find((w) => tags.includes(w)) as string;
       const instances: Json[] = [];
       for (const component of list(vdu.vnfc)) {
         try {
-          const inst = await this.allocate(vimName, {
-            vnfrName: String(vnfr.name),
-            vmImage: image,
-            connectionPoints: list(component.connection_point) as Array<
-              Json & { virtual_link_reference: string }
-            >,
-            userdata: body.userdata,
-            keys: body.keyPairs,
-          });
-          const { server: _server, vnf_address, ...record } = inst;
-          addresses.push(...vnf_address);
-          instances.push({
-            ...record,
-            id: randomUUID(),
-            vnfComponent: component,
-            connection_point: component.connection_point,
-          });
+          const placed = await this.allocateComponent(
+            nsr,
+            vnfr,
+            vdu,
+            component,
+            body.userdata,
+            body.keyPairs,
+          );
+          addresses.push(...placed.addresses);
+          instances.push(placed.instance);
         } catch (e) {
           vnfr.status = "ERROR";
           const message = e instanceof PluginException ? e.message : (e as Error).message;
@@ -407,6 +395,42 @@ export class NfvoWithVnfms extends NfvoEmulator {
     vnfr.vnf_address = addresses;
     nsr.vnfrs.set(String(vnfr.name), vnfr);
     return { action: "ALLOCATE_RESOURCES", vnfr };
+  }
+
+  /**
+   * ResourceManagement.allocate for one VNFC component: GenericVIM.allocate on the VIM granted for its VDU, with
+   * the VDU's first image that VIM has; the VNFC instance record built from the Server, and its addresses.
+   */
+  private async allocateComponent(
+    nsr: NsrRecord,
+    vnfr: Json,
+    vdu: Json,
+    component: Json,
+    userdata: string,
+    keys: unknown[],
+  ): Promise<{ instance: Json; addresses: string[] }> {
+    const vimName = nsr.vims.get(String(vdu.id));
+    if (vimName === undefined) throw new Error(`no VIM granted for VDU ${String(vdu.id)}`);
+    const vim = this.vims.get(vimName) as StoredVim;
+    const tags = (vim.images ?? []).flatMap((i) => i.tags ?? []);
+    const image = (vdu.vm_image as string[]).find((w) => tags.includes(w)) as string;
+    const inst = await this.allocate(vimName, {
+      vnfrName: String(vnfr.name),
+      vmImage: image,
+      connectionPoints: list(component.connection_point) as Array<Json & { virtual_link_reference: string }>,
+      userdata,
+      keys,
+    });
+    const { server: _server, vnf_address, ...record } = inst;
+    return {
+      instance: {
+        ...record,
+        id: randomUUID(),
+        vnfComponent: component,
+        connection_point: component.connection_point,
+      },
+      addresses: vnf_address,
+    };
   }
 
   /**
@@ -428,32 +452,13 @@ export class NfvoWithVnfms extends NfvoEmulator {
         (c) => !instances.some((i) => isObject(i.vnfComponent) && i.vnfComponent.id === c.id),
       );
       if (component === undefined) continue;
-      const vimName = nsr.vims.get(String(vdu.id));
-      if (vimName === undefined) throw new Error(`no VIM granted for VDU ${String(vdu.id)}`);
-      const vim = this.vims.get(vimName) as StoredVim;
-      const tags = (vim.images ?? []).flatMap((i) => i.tags ?? []);
-      const image = (vdu.vm_image as string[]).find((w) => tags.includes(w)) as string;
       try {
-        const inst = await this.allocate(vimName, {
-          vnfrName: String(vnfr.name),
-          vmImage: image,
-          connectionPoints: list(component.connection_point) as Array<
-            Json & { virtual_link_reference: string }
-          >,
-          userdata: body.userData,
-          keys: [],
-        });
-        const { server: _server, vnf_address, ...record } = inst;
-        vnfr.vnf_address = [...(Array.isArray(vnfr.vnf_address) ? vnfr.vnf_address : []), ...vnf_address];
-        vdu.vnfc_instance = [
-          ...instances,
-          {
-            ...record,
-            id: randomUUID(),
-            vnfComponent: component,
-            connection_point: component.connection_point,
-          },
+        const placed = await this.allocateComponent(nsr, vnfr, vdu, component, body.userData, []);
+        vnfr.vnf_address = [
+          ...(Array.isArray(vnfr.vnf_address) ? vnfr.vnf_address : []),
+          ...placed.addresses,
         ];
+        vdu.vnfc_instance = [...instances, placed.instance];
       } catch (e) {
         vnfr.status = "ACTIVE";
         const detail = e instanceof PluginException ? e.message : (e as Error).message;
