@@ -7,8 +7,9 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { requireRabbitMq, uniqueName, waitFor } from "../helpers/services";
-import { startDriverHarness, type DriverHarness } from "../nfvo-emulator/harness";
-import { NfvoWithVnfms } from "../nfvo-emulator/vnfm/nfvo-vnfm";
+import type { DriverHarness } from "../nfvo-emulator/harness";
+import type { NfvoWithVnfms } from "../nfvo-emulator/vnfm/nfvo-vnfm";
+import { startVnfmHarness } from "../nfvo-emulator/vnfm/nsd-harness";
 
 const run = promisify(execFile);
 
@@ -28,12 +29,7 @@ describe("driver: RabbitMQ restarted mid-run", () => {
   let nfvo: NfvoWithVnfms;
 
   beforeAll(async () => {
-    h = await startDriverHarness({
-      emulator: (options) => new NfvoWithVnfms(options),
-      driver: { vnfm: { enabled: true, type: vnfmType } },
-    });
-    nfvo = h.emulator as NfvoWithVnfms;
-    await nfvo.waitForVnfm(vnfmType);
+    ({ h, nfvo } = await startVnfmHarness({ vnfmType }));
   });
 
   afterAll(async () => {

@@ -6,8 +6,9 @@
  */
 import { rabbitManagement, uniqueName, waitFor } from "../helpers/services";
 import { managerPermissions } from "../nfvo-emulator";
-import { startDriverHarness, type DriverHarness } from "../nfvo-emulator/harness";
-import { NfvoWithVnfms } from "../nfvo-emulator/vnfm/nfvo-vnfm";
+import type { DriverHarness } from "../nfvo-emulator/harness";
+import type { NfvoWithVnfms } from "../nfvo-emulator/vnfm/nfvo-vnfm";
+import { startVnfmHarness } from "../nfvo-emulator/vnfm/nsd-harness";
 
 describe("fog VNFM: registration, NFVO restart, deregistration", () => {
   const vnfmType = uniqueName("fog");
@@ -18,12 +19,7 @@ describe("fog VNFM: registration, NFVO restart, deregistration", () => {
     nfvo.events.filter((e) => e.kind === "register" && e.type === vnfmType && !e.reused).length;
 
   beforeAll(async () => {
-    h = await startDriverHarness({
-      emulator: (options) => new NfvoWithVnfms(options),
-      driver: { vnfm: { enabled: true, type: vnfmType } },
-    });
-    nfvo = h.emulator as NfvoWithVnfms;
-    await nfvo.waitForVnfm(vnfmType);
+    ({ h, nfvo } = await startVnfmHarness({ vnfmType }));
   });
 
   afterAll(async () => {

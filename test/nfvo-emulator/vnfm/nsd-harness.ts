@@ -1,6 +1,7 @@
 /** What the tests that deploy openbaton-config NSDs through the fog VNFM share. */
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import type { DriverConfigInput } from "@openiotfog/vim-driver";
 import { startDriverHarness, type DriverHarness } from "../harness";
 import { NfvoWithVnfms } from "./nfvo-vnfm";
 
@@ -22,8 +23,31 @@ export function instances(vnfr: Json | undefined): Json[] {
 }
 
 /**
- * The driver with its VNFM (type `vnfmType`) on `topicPrefix`, the NFVO emulator playing both NFVO sides, the
- * VIM registered, once the driver sees `nodes` live nodes and the VNFM is registered and consuming.
+ * The driver with its VNFM enabled (type `vnfmType`, more driver settings from `driver`), the NFVO emulator playing
+ * both NFVO sides, once the VNFM is registered and consuming its queue.
+ */
+export async function startVnfmHarness(opts: {
+  vnfmType: string;
+  topicPrefix?: string;
+  driver?: Partial<DriverConfigInput>;
+}): Promise<{ h: DriverHarness; nfvo: NfvoWithVnfms }> {
+  const h = await startDriverHarness({
+    ...(opts.topicPrefix === undefined ? {} : { topicPrefix: opts.topicPrefix }),
+    emulator: (options) => new NfvoWithVnfms(options),
+    driver: { ...opts.driver, vnfm: { ...opts.driver?.vnfm, enabled: true, type: opts.vnfmType } },
+  });
+  const nfvo = h.emulator as NfvoWithVnfms;
+  try {
+    await nfvo.waitForVnfm(opts.vnfmType);
+  } catch (e) {
+    await h.close();
+    throw e;
+  }
+  return { h, nfvo };
+}
+
+/**
+ * startVnfmHarness on `topicPrefix`, with the VIM registered, once the driver sees `nodes` live nodes.
  */
 export async function startNsdHarness(opts: {
   topicPrefix: string;
@@ -31,22 +55,17 @@ export async function startNsdHarness(opts: {
   nodes: number;
   launchTimeoutMs: number;
 }): Promise<{ h: DriverHarness; nfvo: NfvoWithVnfms }> {
-  const h = await startDriverHarness({
+  const started = await startVnfmHarness({
+    vnfmType: opts.vnfmType,
     topicPrefix: opts.topicPrefix,
-    emulator: (options) => new NfvoWithVnfms(options),
-    driver: {
-      launchTimeoutMs: opts.launchTimeoutMs,
-      vnfm: { enabled: true, type: opts.vnfmType, faultCheckMs: 300 },
-    },
+    driver: { launchTimeoutMs: opts.launchTimeoutMs, vnfm: { faultCheckMs: 300 } },
   });
-  const nfvo = h.emulator as NfvoWithVnfms;
   try {
-    await nfvo.registerVim(h.vim);
-    await h.waitForNodes(opts.nodes);
-    await nfvo.waitForVnfm(opts.vnfmType);
+    await started.nfvo.registerVim(started.h.vim);
+    await started.h.waitForNodes(opts.nodes);
   } catch (e) {
-    await h.close();
+    await started.h.close();
     throw e;
   }
-  return { h, nfvo };
+  return started;
 }
