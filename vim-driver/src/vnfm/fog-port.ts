@@ -47,9 +47,9 @@ interface Tracked {
   faulted: boolean;
   /**
    * Adopted after a restart and not yet seen on a live node: the fleet view fills from MQTT in the first
-   * seconds, so the node counts as lost only if it is still not live at this time (epoch ms).
+   * seconds, so the node counts as lost only if it is still not live at `adoptDeadline`.
    */
-  adoptedUntil?: number;
+  adopted?: true;
 }
 
 export class FleetFogPort implements FogPort {
@@ -58,6 +58,8 @@ export class FleetFogPort implements FogPort {
   private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private adoptGraceMs = 0;
+  /** Until when adopted VNFCs whose node is not live yet are not reported lost (epoch ms). */
+  private adoptDeadline = 0;
 
   constructor(
     private readonly vim: VimService,
@@ -72,8 +74,7 @@ export class FleetFogPort implements FogPort {
     name: "vnfm-fault-watch",
     start: async () => {
       // The grace counts from the start of the watch (the fleet view starts filling then), not from adopt().
-      const until = Date.now() + this.adoptGraceMs;
-      for (const t of this.tracked.values()) if (t.adoptedUntil !== undefined) t.adoptedUntil = until;
+      this.adoptDeadline = Date.now() + this.adoptGraceMs;
       this.unsubscribe = this.fleet.onChange(() => this.check());
       // Expiry (a node that went silent) produces no message: look again on a timer as well.
       this.timer = setInterval(() => this.check(), this.checkIntervalMs);
@@ -106,7 +107,7 @@ export class FleetFogPort implements FogPort {
    */
   adopt(vcIds: string[], graceMs: number): void {
     this.adoptGraceMs = graceMs;
-    const until = Date.now() + graceMs;
+    this.adoptDeadline = Date.now() + graceMs;
     for (const vcId of vcIds) {
       if (this.tracked.has(vcId)) continue;
       let nodeId: string;
@@ -115,13 +116,13 @@ export class FleetFogPort implements FogPort {
       } catch {
         continue;
       }
-      this.tracked.set(vcId, { nodeId, deviceIds: [], faulted: false, adoptedUntil: until });
+      this.tracked.set(vcId, { nodeId, deviceIds: [], faulted: false, adopted: true });
     }
     if (vcIds.length > 0) this.logger.info("watching VNFCs of stored records", { vnfcs: vcIds.length });
   }
 
   private confirmAdopted(vcId: string, t: Tracked): void {
-    delete t.adoptedUntil;
+    delete t.adopted;
     this.inspect(vcId).then(
       (info) => {
         if (this.tracked.get(vcId) === t) t.deviceIds = info.devices.map((d) => d.deviceId);
@@ -146,9 +147,9 @@ export class FleetFogPort implements FogPort {
     for (const [vcId, t] of this.tracked) {
       if (t.faulted) continue;
       const node = live.get(t.nodeId);
-      if (t.adoptedUntil !== undefined) {
+      if (t.adopted) {
         if (node !== undefined) this.confirmAdopted(vcId, t);
-        else if (now < t.adoptedUntil) continue;
+        else if (now < this.adoptDeadline) continue;
       }
       if (node === undefined) {
         t.faulted = true;

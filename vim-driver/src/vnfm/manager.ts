@@ -140,9 +140,7 @@ export class VnfManager {
 
   /** The VNFCs (vc_ids) of every record this manager knows, e.g. to watch them again after a restart. */
   vnfcIds(): string[] {
-    return [...this.records.values()].flatMap((s) =>
-      instancesOf(s.vnfr).flatMap((i) => (vcIdOf(i) === undefined ? [] : [vcIdOf(i) as string])),
-    );
+    return [...this.records.values()].flatMap((s) => instancesOf(s.vnfr).flatMap((i) => vcIdOf(i) ?? []));
   }
 
   /** Writes the records through the store; a failed write is logged, the answer to the NFVO still goes out. */
