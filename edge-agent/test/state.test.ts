@@ -2,7 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import os from "node:os";
 import path from "node:path";
 import { createLogger, serviceSpecSchema, type NodeMessage } from "@openiotfog/shared";
-import { PeerTable, StateStore, writeFileAtomic, type DeploymentRecord } from "@openiotfog/edge-agent";
+import { writeFileAtomic } from "@openiotfog/shared";
+import { PeerTable, StateStore, type DeploymentRecord } from "@openiotfog/edge-agent";
 
 const logger = createLogger({ component: "test", silent: true });
 

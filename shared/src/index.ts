@@ -4,6 +4,7 @@ export * from "./backoff";
 export * from "./lifecycle";
 export * from "./validation";
 export * from "./config";
+export * from "./files";
 export * from "./version";
 export * from "./units";
 export * from "./capabilities/model";

@@ -8,8 +8,10 @@ import {
   type LabelsChange,
   type LabelsSetResult,
   type Logger,
+  readJsonOrSetAside,
+  writeFileAtomic,
 } from "@openiotfog/shared";
-import { ownedBy, readJsonOrSetAside, writeFileAtomic } from "../state/atomic";
+import { ownedBy } from "../state/atomic";
 
 /**
  * Operator labels set at run time (`labels.set`, pushed by `iotfog node label`): a layer over the config's

@@ -7,8 +7,10 @@ import {
   serviceSpecSchema,
   deploymentIdSchema,
   type Logger,
+  readJsonOrSetAside,
+  writeFileAtomic,
 } from "@openiotfog/shared";
-import { ownedBy, readJsonOrSetAside, writeFileAtomic } from "./atomic";
+import { ownedBy } from "./atomic";
 
 /**
  * Offline-first desired state: every deployment this node was asked to run, with everything needed to

@@ -128,6 +128,8 @@ export class VnfManager {
   private readonly encodeUserdata: UserdataEncoder;
   private readonly logger: Logger;
   private readonly store: VnfmStateStore | undefined;
+  /** The state writes, one after the other (each a snapshot at the time it was asked for). */
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(options: VnfManagerOptions) {
     this.nfvo = options.nfvo;
@@ -143,14 +145,20 @@ export class VnfManager {
     return [...this.records.values()].flatMap((s) => instancesOf(s.vnfr).flatMap((i) => vcIdOf(i) ?? []));
   }
 
-  /** Writes the records through the store; a failed write is logged, the answer to the NFVO still goes out. */
-  private persist(): void {
-    if (this.store === undefined) return;
-    try {
-      this.store.save([...this.records].map(([id, s]) => toStored(id, s)));
-    } catch (e) {
-      this.logger.error("could not save the VNFM state", { error: errorMessage(e) });
-    }
+  /**
+   * Writes a snapshot of the records through the store, after the writes before it; resolves once written. A
+   * failed write is logged, the answer to the NFVO still goes out.
+   */
+  private persist(): Promise<void> {
+    const store = this.store;
+    if (store === undefined) return Promise.resolve();
+    const snapshot = [...this.records].map(([id, s]) => toStored(id, s));
+    this.saving = this.saving
+      .then(() => store.save(snapshot))
+      .catch((e: unknown) => {
+        this.logger.error("could not save the VNFM state", { error: errorMessage(e) });
+      });
+    return this.saving;
   }
 
   /**
@@ -643,6 +651,6 @@ export class VnfManager {
         this.logger.error("could not report a fog fault to the NFVO", { error: errorMessage(e) });
       }
     }
-    this.persist();
+    await this.persist();
   }
 }

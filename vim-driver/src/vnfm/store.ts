@@ -1,7 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import path from "node:path";
 import { z } from "zod";
-import { errorMessage, parseWith, type Logger } from "@openiotfog/shared";
+import { parseWith, readJsonOrSetAside, writeFileAtomic, type Logger } from "@openiotfog/shared";
 
 /**
  * What the VNF manager must not forget when its process restarts: per VNF record, the dependency values MODIFY
@@ -29,13 +27,13 @@ const stateFileSchema = z.object({ version: z.literal(1), records: z.array(store
 
 export interface VnfmStateStore {
   load(): StoredVnfr[];
-  save(records: StoredVnfr[]): void;
+  save(records: StoredVnfr[]): Promise<void>;
 }
 
 /**
- * One JSON file, replaced atomically (write to a temporary file, then rename) so a crash mid-write leaves the
- * previous state. A file that cannot be read is moved aside (`.unreadable-<time>`) and logged, and the manager
- * starts empty: a bad file must not keep the driver from serving.
+ * One JSON file, written atomically (writeFileAtomic: a crash mid-write leaves the previous state) and readable by
+ * the driver's user only (it holds userdata and environment values). A file that cannot be read is moved aside
+ * and logged, and the manager starts empty: a bad file must not keep the driver from serving.
  */
 export class FileVnfmStateStore implements VnfmStateStore {
   constructor(
@@ -44,34 +42,18 @@ export class FileVnfmStateStore implements VnfmStateStore {
   ) {}
 
   load(): StoredVnfr[] {
-    let text: string;
-    try {
-      text = readFileSync(this.file, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-      throw e;
-    }
-    try {
-      const records = parseWith(stateFileSchema, JSON.parse(text), `VNFM state file ${this.file}`).records;
+    const records = readJsonOrSetAside(
+      this.file,
+      (raw) => parseWith(stateFileSchema, raw, `VNFM state file ${this.file}`).records,
+      this.logger,
+      "the VNFM starts without stored records",
+    );
+    if (records !== undefined)
       this.logger.info("VNFM state loaded", { file: this.file, records: records.length });
-      return records;
-    } catch (e) {
-      const aside = `${this.file}.unreadable-${Date.now()}`;
-      renameSync(this.file, aside);
-      this.logger.error("VNFM state file unreadable: moved aside, starting empty", {
-        file: this.file,
-        movedTo: aside,
-        error: errorMessage(e),
-      });
-      return [];
-    }
+    return records ?? [];
   }
 
-  save(records: StoredVnfr[]): void {
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    // Records hold userdata and environment values: readable by the driver's user only.
-    writeFileSync(tmp, JSON.stringify({ version: 1, records }), { mode: 0o600 });
-    renameSync(tmp, this.file);
+  save(records: StoredVnfr[]): Promise<void> {
+    return writeFileAtomic(this.file, JSON.stringify({ version: 1, records }));
   }
 }
