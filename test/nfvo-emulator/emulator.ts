@@ -80,7 +80,7 @@ export interface VnfcInstance {
 }
 
 /**
- * An Open Baton NFVO, as far as a VIM driver can tell: written from shared/docs/openbaton-protocol.md. It
+ * An Open Baton NFVO, as far as a VIM driver can tell: written from docs/openbaton-protocol.md. It
  * creates the registration user with the NFVO's permissions, answers registrations on nfvo.manager.handling like
  * ComponentManager (per-manager user through the management API, stored credentials reused), handles
  * deregistration, keeps VIM instances, and calls plugins like PluginCaller / GenericVIM.

@@ -1,7 +1,7 @@
 import { z, type ZodType, type ZodTypeDef } from "zod";
 
 /**
- * How the NFVO's Gson writes and reads plugin messages (openbaton-protocol.md §2.1, §4): pretty-printed, HTML
+ * How the NFVO's Gson writes and reads plugin messages (docs/openbaton-protocol.md §3, §4): pretty-printed, HTML
  * characters escaped as \uXXXX, null fields omitted, and answers parsed into Java types whose mismatches throw.
  */
 export function gsonToJson(value: unknown): string {
@@ -138,7 +138,7 @@ function strictParse<T>(schema: ZodType<T, ZodTypeDef, unknown>, raw: unknown, j
   return r.data;
 }
 
-/** Java return types of VimDriverCaller (openbaton-protocol.md §3). */
+/** Java return types of VimDriverCaller (docs/openbaton-protocol.md §4). */
 export type JavaType =
   | "BaseVimInstance"
   | "Server"

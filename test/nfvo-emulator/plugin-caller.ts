@@ -40,7 +40,7 @@ export interface RpcTrace {
 }
 
 /**
- * `PluginCaller` (openbaton/NFVO plugin/.../PluginCaller.java), as §2 describes it: finds the plugin queue in the
+ * `PluginCaller` (openbaton/NFVO plugin/.../PluginCaller.java), as docs/openbaton-protocol.md §3 describes it: finds the plugin queue in the
  * management API (first name starting with the id), opens a new connection per call, declares a server-named
  * reply queue bound to openbaton-exchange under its own name, publishes with only correlation_id and reply_to,
  * checks the plugin queue still exists, and parses the reply exactly like executeRPC.

@@ -6,7 +6,7 @@ import { getQueues } from "../management";
 import { OPENBATON_EXCHANGE, PluginException } from "../plugin-caller";
 
 /**
- * The NFVO's VNF-manager side, written from shared/docs/openbaton-protocol.md §5.3–5.5 on top of the plugin-side
+ * The NFVO's VNF-manager side, written from docs/openbaton-protocol.md §6 on top of the plugin-side
  * emulator (../emulator.ts). It registers VNFMs (`vnfmManagerEndpoint`: permissions for the endpoint, endpoint
  * stored), deploys an NSD the way VnfmManager / VnfStateHandler and the tasks do — INSTANTIATE to the VNFM's
  * endpoint queue (RPC, no timeout in the NFVO; a test deadline here), GRANT_OPERATION (refresh, image check,
@@ -624,7 +624,7 @@ export class NfvoWithVnfms extends NfvoEmulator {
   /**
    * The heal action on one VNFC instance (what the fault-management system asks the NFVO for through
    * `POST .../vnfcinstances/{id}/actions`, action `heal`): OrVnfmHealVNFRequestMessage
-   * `{action: "HEAL", virtualNetworkFunctionRecord, vnfcInstance, cause}` (§5.4) to the VNFR's VNFM endpoint.
+   * `{action: "HEAL", virtualNetworkFunctionRecord, vnfcInstance, cause}` (docs/openbaton-protocol.md §6) to the VNFR's VNFM endpoint.
    * HealTask keeps the VNFR of the VnfmOrHealedMessage answer (its VNFC instances with their new `vc_id` and
    * `state`); an ERROR answer goes to ErrorTask.
    */

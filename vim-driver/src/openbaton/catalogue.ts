@@ -3,7 +3,7 @@ import { z } from "zod";
 /**
  * Open Baton catalogue objects as Gson writes and reads them (Java field names; null fields omitted; unknown
  * fields ignored). Incoming shapes are `passthrough` so an echo (refresh) keeps every field the NFVO sent.
- * Reference: shared/docs/openbaton-protocol.md §4.
+ * Reference: docs/openbaton-protocol.md §4.
  */
 
 /** A Java Map<String,String> as Gson may write it: absent, null, or with null values (dropped here). */
@@ -117,7 +117,7 @@ export interface Quota {
   keyPairs: number;
 }
 
-/** Server (§4.5): `ips` keyed by virtual-link name with non-empty lists; `floatingIps` an object. */
+/** Server (docs/openbaton-protocol.md §4): `ips` keyed by virtual-link name with non-empty lists; `floatingIps` an object. */
 export interface Server {
   name: string;
   extId: string;

@@ -154,7 +154,7 @@ const LAUNCH_8 = ["vim", "hostname", "image", "flavor", "keyPair", "networks", "
 const LAUNCH_10 = [...LAUNCH_8, "floatingIps", "keys"];
 
 /**
- * The 29 methods of ClientInterfaces (openbaton-protocol.md §3), keyed by name and parameter count.
+ * The 29 methods of ClientInterfaces (docs/openbaton-protocol.md §4), keyed by name and parameter count.
  * addImage with 3 parameters is two overloads (byte[] or URL) that only the last value tells apart.
  */
 export const METHODS: readonly MethodSpec[] = [

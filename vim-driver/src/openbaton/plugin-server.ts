@@ -37,7 +37,7 @@ export interface PluginServerOptions extends ManagerOptions {
 const REPLY_WAIT_MS = 10000;
 
 /**
- * The Open Baton plugin endpoint (openbaton-protocol.md §1–§2, checklist 1–4 and 11): registers through
+ * The Open Baton plugin endpoint (docs/openbaton-protocol.md §1–§3): registers through
  * `nfvo.manager.handling`, reconnects with the credentials it gets, consumes `vim-drivers.<type>.<name>` with the
  * NFVO's queue flags, runs requests in a bounded pool, and replies on the default exchange. When the broker or
  * the NFVO restarts it registers again and re-declares; on stop it drains and deregisters.

@@ -2,7 +2,7 @@ import { z } from "zod";
 
 /**
  * Wire constants and message shapes of the Open Baton plugin protocol (NFVO 5.1–6.x), as specified in
- * shared/docs/openbaton-protocol.md §1–§2.
+ * docs/openbaton-protocol.md §1–§3.
  */
 export const OPENBATON_EXCHANGE = "openbaton-exchange";
 export const REGISTRATION_QUEUE = "nfvo.manager.handling";

@@ -53,7 +53,7 @@ export async function closeQuietly(conn: ChannelModel | undefined): Promise<void
 }
 
 /**
- * One registration attempt (openbaton-protocol.md §1.3, checklist step 1): connect as the registration user,
+ * One registration attempt (docs/openbaton-protocol.md §2): connect as the registration user,
  * check that the NFVO's exchange and queue exist, ask for credentials on a server-named reply queue and wait
  * up to `timeoutMs`. Throws UNAVAILABLE when the NFVO is not there yet, TIMEOUT when it did not answer.
  */
@@ -151,7 +151,7 @@ export async function registerPlugin(
 }
 
 /**
- * Tells the NFVO we are leaving (§1.4, Java SDK form): the NFVO then deletes our RabbitMQ user. Nothing is sent
+ * Tells the NFVO we are leaving (docs/openbaton-protocol.md §2): the NFVO then deletes our RabbitMQ user. Nothing is sent
  * back. Sent with the registration user, because our own user disappears as the NFVO processes it.
  */
 export async function deregisterPlugin(

@@ -11,7 +11,7 @@ import {
 
 /**
  * What a registered manager (the VIM driver plugin, the VNFM) does with the credentials the NFVO gave it
- * (openbaton-protocol.md §1): connect as that user, answer requests with their correlation id, watch for an NFVO
+ * (docs/openbaton-protocol.md §2): connect as that user, answer requests with their correlation id, watch for an NFVO
  * restart, and register again when the session ends.
  */
 

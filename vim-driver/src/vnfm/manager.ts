@@ -24,11 +24,11 @@ import type { StoredVnfr, VnfmStateStore } from "./store";
 import { translateVnf, type FogSpec } from "./translate";
 
 /**
- * The VNF manager's state machine (openbaton-protocol.md §5.4–5.5): one method per NFVO action, each returning
+ * The VNF manager's state machine (docs/openbaton-protocol.md §6): one method per NFVO action, each returning
  * the reply body the NFVO waits for. It never throws: every failure becomes an `ERROR` reply that says what went
  * wrong, because the NFVO waits for the reply without a timeout.
  *
- * Path (A) of §5.5: the NFVO allocates. INSTANTIATE asks for GRANT_OPERATION, then ALLOCATE_RESOURCES with the
+ * The NFVO allocates (docs/openbaton-protocol.md §6). INSTANTIATE asks for GRANT_OPERATION, then ALLOCATE_RESOURCES with the
  * fog specs in `userdata`, so the NFVO calls the VIM driver's launchInstanceAndWait per VNFC and placement
  * happens there. MODIFY's dependency values become environment variables, applied when START arrives (the
  * container is re-created with them, on the same node), so the containers run with them before START is answered.

@@ -4,7 +4,7 @@ import { IotFogError, errorMessage, parseWith } from "@openiotfog/shared";
 import { connectionPointSchema, gsonStringMap as stringMap } from "../openbaton/catalogue";
 
 /**
- * NFVO ⇄ VNFM messages (openbaton-protocol.md §5.3–5.4): flat JSON objects whose `action` picks the class on
+ * NFVO ⇄ VNFM messages (docs/openbaton-protocol.md §6): flat JSON objects whose `action` picks the class on
  * both sides. Catalogue objects (VNFD, VNFR, VDU, VNFC instance) are kept as the NFVO sent them
  * (`passthrough`), because every record we return is saved by the NFVO as is: a dropped field is lost data.
  */

@@ -1,7 +1,7 @@
 import type { InstantiateMessage, Json, Vdu, Vnfd, Vnfr } from "./messages";
 
 /**
- * Building and reading VNF records the way the NFVO expects them (openbaton-protocol.md §5.4, rules of
+ * Building and reading VNF records the way the NFVO expects them (docs/openbaton-protocol.md §6, rules of
  * go-openbaton `catalogue.NewVNFR` and the Java SDK's `VNFRUtils.createVirtualNetworkFunctionRecord`).
  * New objects carry no `id`: the NFVO assigns ids when it saves the record during GRANT_OPERATION.
  */

@@ -18,7 +18,7 @@ import { NFVO_ONE_WAY_QUEUE, NFVO_RPC_QUEUE, type Json } from "./messages";
 import type { NfvoPort } from "./ports";
 
 /**
- * The VNFM's AMQP side (openbaton-protocol.md §1 and §5.3): registers on `nfvo.manager.handling` as a VNF manager
+ * The VNFM's AMQP side (docs/openbaton-protocol.md §2 and §6): registers on `nfvo.manager.handling` as a VNF manager
  * (`vnfmManagerEndpoint`, RABBIT) through the driver's registration code, reconnects with the credentials it
  * gets, consumes its endpoint queue and replies to every message on the default exchange with the request's
  * correlation id. It is also the NfvoPort: RPCs to `vnfm.nfvo.actions.reply` on a server-named reply queue and
