@@ -29,3 +29,4 @@ export * from "./placement/devices";
 export * from "./placement/filters";
 export * from "./placement/scorers";
 export * from "./log-config";
+export * from "./secrets";

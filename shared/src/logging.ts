@@ -6,10 +6,38 @@ export type LogLevel = "error" | "warn" | "info" | "debug";
 /** Keys whose values never reach a log line, wherever they are nested. */
 const SECRET_KEY = /pass(word)?|secret|token|authorization|credential|api[-_]?key/i;
 
+/**
+ * The user-info part of a URL (`amqp://user:pass@host`): everything between `scheme://` and the last `@`
+ * before the path, so a password with an unencoded `@` is covered too. Lengths are bounded so that a long line
+ * of remote input costs linear time.
+ */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]{0,31}:\/\/)([^\s/?#]{0,512})@/gi;
+/** A query parameter (`?access_token=...`, `&password=...`); its name decides whether the value is hidden. */
+const QUERY_PARAM = /([?&;])([\w.-]{1,64})=([^\s&#;"']*)/g;
+
+/** Removes credentials from URLs inside a text: `amqp://user:***@host`, `https://***@host`, `?token=***`. */
+export function redactText(text: string): string {
+  if (!text.includes("://") && !text.includes("=")) return text;
+  return text
+    .replace(URL_USERINFO, (_m, scheme: string, userinfo: string) => {
+      const colon = userinfo.indexOf(":");
+      return colon < 0 ? `${scheme}***@` : `${scheme}${userinfo.slice(0, colon)}:***@`;
+    })
+    .replace(QUERY_PARAM, (m, sep: string, name: string) =>
+      SECRET_KEY.test(name) ? `${sep}${name}=***` : m,
+    );
+}
+
+/**
+ * A copy of a log field with secrets removed, wherever they are: values under secret-named keys, credentials
+ * in URLs inside any string (nested objects, arrays, error messages).
+ */
 export function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return redactText(value);
   if (depth > 8 || value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (value instanceof Error) return { name: value.name, message: redactText(value.message) };
+  if (value instanceof URL) return redactText(value.href);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     out[k] = SECRET_KEY.test(k) ? "[redacted]" : redact(v, depth + 1);
@@ -17,10 +45,11 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
-const redactFormat = winston.format((info) => {
+/** Applied to every line: each field of the winston info object, the message included, goes through redact. */
+export const redactFormat = winston.format((info) => {
   for (const key of Object.keys(info)) {
-    if (SECRET_KEY.test(key)) info[key] = "[redacted]";
-    else if (key !== "level" && key !== "message") info[key] = redact(info[key]);
+    if (key === "level") continue;
+    info[key] = SECRET_KEY.test(key) ? "[redacted]" : redact(info[key]);
   }
   return info;
 });

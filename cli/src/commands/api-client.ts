@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
-import { IotFogError, errorMessage, isErrorCode } from "@openiotfog/shared";
+import { existsSync } from "node:fs";
+import { IotFogError, errorMessage, isErrorCode, readSecretFileSync } from "@openiotfog/shared";
 
 export const DEFAULT_API_URL = "http://127.0.0.1:7080";
 export const DEFAULT_TOKEN_FILE = ".iotfog/api-token";
@@ -29,7 +29,7 @@ export function resolveTarget(opts: ApiOptions, env: NodeJS.ProcessEnv = process
   let token = opts.token ?? env.IOTFOG_API_TOKEN;
   if (token === undefined || token === "") {
     const file = opts.tokenFile ?? env.IOTFOG_API_TOKEN_FILE ?? DEFAULT_TOKEN_FILE;
-    if (existsSync(file)) token = readFileSync(file, "utf8").trim();
+    if (existsSync(file)) token = readSecretFileSync(file);
     else if (opts.tokenFile !== undefined || env.IOTFOG_API_TOKEN_FILE !== undefined) {
       throw new IotFogError("BAD_REQUEST", `token file not found: ${file}`);
     }

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import Docker from "dockerode";
 import {
   errorMessage,
+  readSecretFile,
   type Component,
   type DeployParams,
   type DeployResult,
@@ -153,15 +154,19 @@ function classifierFrom(rules: readonly DeviceRule[]): UsbClassifier {
   };
 }
 
-/** The REST token from the config, or one generated once and kept in the data directory (mode 0600). */
+/**
+ * The REST token from the config, or one generated once and kept in the data directory (mode 0600). A kept
+ * file that group or other users may read is refused, not replaced: the operator must see that it leaked.
+ */
 async function restToken(config: OperationsConfig, logger: Logger): Promise<string> {
   if (config.rest.token !== undefined) return config.rest.token;
   const file = path.join(config.dataDir, "rest-token");
   try {
-    const kept = (await readFile(file, "utf8")).trim();
+    const kept = await readSecretFile(file);
     if (kept.length >= 8) return kept;
-  } catch {
+  } catch (e) {
     // Not there yet: create it below.
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
   const token = randomBytes(24).toString("base64url");
   await writeFile(file, `${token}\n`, { mode: 0o600 });

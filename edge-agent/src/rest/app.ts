@@ -1,10 +1,10 @@
-import { timingSafeEqual } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
 import {
   IotFogError,
   deploymentIdSchema,
   errorMessage,
   parseWith,
+  sameSecret,
   toIotFogError,
   type ErrorCode,
   type Logger,
@@ -59,7 +59,6 @@ export function createRestApp(opts: RestAppOptions): RestApp {
   if (opts.token.length < 8) {
     throw new IotFogError("CONFIG_INVALID", "rest token must be at least 8 characters");
   }
-  const tokenBytes = Buffer.from(opts.token, "utf8");
   const streams = new Set<Response>();
   const app = express();
   app.disable("x-powered-by");
@@ -92,8 +91,7 @@ export function createRestApp(opts: RestAppOptions): RestApp {
     if (presented === undefined) {
       throw new IotFogError("UNAUTHORIZED", "this API needs a bearer token (Authorization: Bearer <token>)");
     }
-    const given = Buffer.from(presented, "utf8");
-    if (given.length !== tokenBytes.length || !timingSafeEqual(given, tokenBytes)) {
+    if (!sameSecret(presented, opts.token)) {
       throw new IotFogError("UNAUTHORIZED", "the bearer token is not valid for this agent");
     }
     next();

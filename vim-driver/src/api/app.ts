@@ -1,7 +1,13 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import express, { type NextFunction, type Request, type Response } from "express";
-import { IotFogError, IOTFOG_VERSION, errorMessage, parseWith, type Logger } from "@openiotfog/shared";
+import {
+  IotFogError,
+  IOTFOG_VERSION,
+  errorMessage,
+  parseWith,
+  sameSecret,
+  type Logger,
+} from "@openiotfog/shared";
 import type { LogLine } from "../fleet/orchestrator";
 import type { FleetEvent } from "../fleet/types";
 import { errorBody, fromHttpError, httpStatusOf } from "./errors";
@@ -34,13 +40,10 @@ export interface ApiAppOptions {
   streams?: Set<SseStream>;
 }
 
-const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
-
 /** The fleet REST API (and the GUI's static files) as an express 5 application. */
 export function createApiApp(opts: ApiAppOptions): express.Express {
   const { service, logger } = opts;
   const streams = opts.streams ?? new Set<SseStream>();
-  const tokenDigest = digest(opts.token);
   const openapi = readFileSync(opts.openapiFile, "utf8");
   const app = express();
   app.disable("x-powered-by");
@@ -78,8 +81,7 @@ export function createApiApp(opts: ApiAppOptions): express.Express {
           : "Authorization header must be `Bearer <token>`",
       );
     }
-    if (!timingSafeEqual(digest(m[1]), tokenDigest))
-      throw new IotFogError("UNAUTHORIZED", "invalid API token");
+    if (!sameSecret(m[1], opts.token)) throw new IotFogError("UNAUTHORIZED", "invalid API token");
     next();
   });
 

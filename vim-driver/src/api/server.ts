@@ -1,9 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { IotFogError, errorMessage, type Component, type Logger } from "@openiotfog/shared";
+import {
+  IotFogError,
+  errorMessage,
+  readSecretFileSync,
+  type Component,
+  type Logger,
+} from "@openiotfog/shared";
 import { createApiApp } from "./app";
 import type { FleetService } from "./service";
 import type { SseStream } from "./sse";
@@ -85,7 +91,8 @@ export class ApiServer implements Component {
 
 /**
  * The API token: the configured one, else the one in `tokenFile`, else a new random token written to
- * `tokenFile` (mode 0600) so `iotfog` commands on this machine find it.
+ * `tokenFile` (mode 0600) so `iotfog` commands on this machine find it. A token file that group or other users
+ * may read is refused (the token would not be a secret).
  */
 export function resolveApiToken(
   opts: { token?: string | undefined; tokenFile: string },
@@ -93,7 +100,7 @@ export function resolveApiToken(
 ): string {
   if (opts.token !== undefined && opts.token !== "") return opts.token;
   if (existsSync(opts.tokenFile)) {
-    const t = readFileSync(opts.tokenFile, "utf8").trim();
+    const t = readSecretFileSync(opts.tokenFile);
     if (t !== "") return t;
   }
   const token = randomBytes(24).toString("base64url");
