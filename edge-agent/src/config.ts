@@ -4,6 +4,8 @@ import { z } from "zod";
 import {
   DEFAULT_MAX_ATTACHMENT_BYTES,
   DEFAULT_MAX_ENVELOPE_BYTES,
+  compileLinearRegExp,
+  errorMessage,
   hexIdSchema,
   logConfigSchema,
 } from "@openiotfog/shared";
@@ -28,17 +30,19 @@ export const deviceRuleSchema = z
   .object({
     vendorId: hexIdSchema,
     productId: hexIdSchema.optional(),
-    /** Case-insensitive regular expression on "<manufacturer> <product>" as the USB device reports them. */
+    /**
+     * Case-insensitive regular expression (RE2 syntax, linear time) on "<manufacturer> <product>" as the USB
+     * device reports them.
+     */
     match: z
       .string()
-      .refine((s) => {
+      .superRefine((s, ctx) => {
         try {
-          new RegExp(s, "i");
-          return true;
-        } catch {
-          return false;
+          compileLinearRegExp(s, { ignoreCase: true });
+        } catch (e) {
+          ctx.addIssue({ code: "custom", message: errorMessage(e) });
         }
-      }, "must be a valid regular expression")
+      })
       .optional(),
     class: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, "must be a lower-case class name such as zigbee"),
     protocols: z.array(z.string().min(1)).default([]),

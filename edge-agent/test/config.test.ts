@@ -41,6 +41,14 @@ describe("agent configuration", () => {
     expect(() =>
       loadConfig(agentConfigSchema, file("discovery: { deviceRules: [{ vendorId: zz, class: Zig }] }\n"), {}),
     ).toThrow(/discovery\.deviceRules\[0\]\.vendorId.*discovery\.deviceRules\[0\]\.class/);
+    // Device-rule patterns run on the linear-time engine (RE2 syntax): a back-reference is reported, field named.
+    expect(() =>
+      loadConfig(
+        agentConfigSchema,
+        file("discovery: { deviceRules: [{ vendorId: '10c4', match: '(a)\\1', class: zigbee }] }\n"),
+        {},
+      ),
+    ).toThrow(/discovery\.deviceRules\[0\]\.match.*invalid regular expression/);
   });
 
   it("takes environment overrides with their types", () => {

@@ -30,3 +30,4 @@ export * from "./placement/filters";
 export * from "./placement/scorers";
 export * from "./log-config";
 export * from "./secrets";
+export * from "./linear-regexp";

@@ -1,4 +1,4 @@
-import { normaliseHexId } from "@openiotfog/shared";
+import { compileLinearRegExp, normaliseHexId, type LinearRegExp } from "@openiotfog/shared";
 import type { DeviceRule } from "../config";
 
 /**
@@ -70,6 +70,21 @@ export interface UsbIdentity {
   product?: string;
 }
 
+/**
+ * Compiled `match` patterns, one per pattern text. The strings they run on are whatever a plugged-in device
+ * (or a hardware event) reports, so they use the linear-time engine; the patterns come from the config and the
+ * built-in list, so this table stays as small as those.
+ */
+const compiled = new Map<string, LinearRegExp>();
+function matchPattern(source: string): LinearRegExp {
+  let re = compiled.get(source);
+  if (re === undefined) {
+    re = compileLinearRegExp(source, { ignoreCase: true });
+    compiled.set(source, re);
+  }
+  return re;
+}
+
 /** The first rule (operator rules first) matching a USB device, if any. */
 export function matchDeviceRule(usb: UsbIdentity, rules: readonly DeviceRule[]): DeviceRule | undefined {
   const text = `${usb.manufacturer ?? ""} ${usb.product ?? ""}`;
@@ -77,6 +92,6 @@ export function matchDeviceRule(usb: UsbIdentity, rules: readonly DeviceRule[]):
     (r) =>
       normaliseHexId(r.vendorId) === normaliseHexId(usb.vendorId) &&
       (r.productId === undefined || normaliseHexId(r.productId) === normaliseHexId(usb.productId)) &&
-      (r.match === undefined || new RegExp(r.match, "i").test(text)),
+      (r.match === undefined || matchPattern(r.match).test(text)),
   );
 }

@@ -167,6 +167,15 @@ describe("constraint operators (table-driven)", () => {
     expect(operatorPlugins.map((p) => p.name).filter((name) => !used.has(name))).toEqual([]);
   });
 
+  it("regular expressions run on a linear-time engine: a catastrophic-backtracking pattern on a long value answers", () => {
+    const long = node("long", { hostname: `${"a".repeat(50_000)}!` });
+    for (const c of ["node.hostname =~ (a+)+$", { "node.hostname": { pattern: "(a|aa)*(a|b)*c" } }]) {
+      expect(place({ spec: spec({ constraints: parseConstraints([c]) }) }, { nodes: [long] }).ok).toBe(false);
+    }
+    expect(holds("node.hostname =~ (p|pi)+-0[0-9]")).toBe(true);
+    expect(holds({ "node.hostname": { pattern: "(?i)FOG-PI-\\d+" } })).toBe(true);
+  });
+
   it("reads accounted free memory, not the raw measurement", () => {
     const busy = node("busy", {
       memoryTotal: 4 * GiB,

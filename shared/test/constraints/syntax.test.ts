@@ -235,6 +235,17 @@ describe("malformed constraints: precise errors, never a crash", () => {
     ],
     ['node.software.docker version "not a range"', 'field "[0]": "not a range" is not a version range'],
     ["node.hostname =~ (", 'field "[0]": invalid regular expression "("'],
+    // RE2 syntax: no back-references, no look-around (they are what makes a backtracking engine slow).
+    [
+      "node.hostname =~ (a)\\1",
+      'field "[0]": invalid regular expression "(a)\\\\1": invalid escape sequence',
+    ],
+    [{ "node.hostname": { pattern: "(?=pi)pi" } }, 'field "[0]": invalid regular expression "(?=pi)pi"'],
+    [{ "node.hostname": { pattern: "a{1001}" } }, "invalid repeat count"],
+    [
+      { "node.hostname": { pattern: "x".repeat(513) } },
+      "regular expression is 513 characters long; at most 512",
+    ],
     [
       { "node.labels.cell": { length: -1 } },
       'field "[0]": operator length needs a whole number >= 0, got -1',

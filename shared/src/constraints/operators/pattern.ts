@@ -1,14 +1,15 @@
+import { compileLinearRegExp, PatternSyntaxError, type LinearRegExp } from "../../linear-regexp";
 import { asText, scalarText } from "../compare";
 import { ConstraintProblem } from "../problems";
 import { expectShape, type OperatorPlugin } from "./operator";
 
-function compileRegExp(source: string, anchored: boolean): RegExp {
+/** Constraints come from remote callers: their expressions run on the linear-time engine (RE2). */
+function compileRegExp(source: string): LinearRegExp {
   try {
-    return new RegExp(anchored ? `^(?:${source})$` : source, "u");
+    return compileLinearRegExp(source);
   } catch (e) {
-    throw new ConstraintProblem(
-      `invalid regular expression ${JSON.stringify(source)}: ${(e as Error).message}`,
-    );
+    if (e instanceof PatternSyntaxError) throw new ConstraintProblem(e.message);
+    throw e;
   }
 }
 
@@ -20,8 +21,8 @@ export const patternOperator: OperatorPlugin = {
   cost: 5,
   whenMissing: false,
   compile: (value) => {
-    const re = compileRegExp(scalarText(expectShape(value, "scalar").value), true);
-    return (v) => re.test(asText(v));
+    const re = compileRegExp(scalarText(expectShape(value, "scalar").value));
+    return (v) => re.matches(asText(v));
   },
 };
 
@@ -34,7 +35,7 @@ export const regexpOperator: OperatorPlugin = {
   cost: 5,
   whenMissing: false,
   compile: (value) => {
-    const re = compileRegExp(scalarText(expectShape(value, "scalar").value), false);
+    const re = compileRegExp(scalarText(expectShape(value, "scalar").value));
     return (v) => re.test(asText(v));
   },
 };
