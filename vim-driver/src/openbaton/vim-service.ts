@@ -629,7 +629,12 @@ export class VimService implements VimOperations {
 
   async addImageFromUrl(_vim: VimInstance, image: Obj, url: string): Promise<Obj> {
     if (/^https?:\/\//i.test(url)) {
-      const res = await fetch(url);
+      const res = await fetch(url).catch((e: unknown) => {
+        // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND...) is its cause.
+        const cause = (e as { cause?: unknown }).cause;
+        const why = cause === undefined ? errorMessage(e) : `${errorMessage(e)}: ${errorMessage(cause)}`;
+        throw new IotFogError("UNAVAILABLE", `cannot download image tarball ${url}: ${why}`);
+      });
       if (!res.ok)
         throw new IotFogError("NOT_FOUND", `cannot download image tarball ${url}: HTTP ${res.status}`);
       return this.importEverywhere(Buffer.from(await res.arrayBuffer()), image);
