@@ -4,8 +4,8 @@
  * answers on its endpoint queue afterwards, and deregisters on shutdown (the NFVO drops the endpoint and the
  * RabbitMQ user). No agents: nothing here touches the fleet.
  */
-import { rabbitManagement, uniqueName, waitFor } from "../helpers/services";
-import { managerPermissions } from "../nfvo-emulator";
+import { RABBIT_ADMIN, RABBIT_MGMT_URL, rabbitManagement, uniqueName, waitFor } from "../helpers/services";
+import { getQueueConsumerUsers } from "../nfvo-emulator";
 import type { DriverHarness } from "../nfvo-emulator/harness";
 import type { NfvoWithVnfms } from "../nfvo-emulator/vnfm/nfvo-vnfm";
 import { startVnfmHarness } from "../nfvo-emulator/vnfm/nsd-harness";
@@ -26,17 +26,23 @@ describe("fog VNFM: registration, NFVO restart, deregistration", () => {
     await h?.close();
   });
 
-  it("registers with the endpoint, gets the NFVO's permissions for it, and answers on its queue", async () => {
+  it("registers with the endpoint, consumes its queue as the user the NFVO created for it, and answers on it", async () => {
     expect(nfvo.endpoints.get(vnfmType)).toMatchObject({
       type: vnfmType,
       endpoint: vnfmType,
       endpointType: "RABBIT",
     });
-    const perms = await rabbitManagement(
-      "GET",
-      `/api/permissions/${encodeURIComponent(h.vhost.vhost)}/${encodeURIComponent(vnfmType)}`,
+    // The VNFM reconnected with the credentials the registration answered: its consumer is that user's.
+    const mgmt = { url: RABBIT_MGMT_URL, ...RABBIT_ADMIN };
+    let consumers: string[] = [];
+    // (The management API's consumer list lags by its statistics interval.)
+    await waitFor(
+      async () => (consumers = await getQueueConsumerUsers(mgmt, h.vhost.vhost, vnfmType)).length > 0,
+      {
+        what: "a consumer on the VNFM queue in the management API",
+      },
     );
-    expect(perms.json).toMatchObject(managerPermissions(vnfmType));
+    expect(consumers).toEqual([vnfmType]);
     // The NFVO's ERROR is answered (go-openbaton answers null); any answer proves the endpoint is served.
     expect(
       await nfvo.sendToVnfm(vnfmType, { action: "ERROR", vnfr: { name: "probe" }, message: "probe" }),
@@ -47,9 +53,11 @@ describe("fog VNFM: registration, NFVO restart, deregistration", () => {
 
   it("registers again when the NFVO restarts with an empty database, and serves again", async () => {
     const before = registrations();
+    const logged = h.logs.length;
     await nfvo.stop({ removeUsers: false });
     nfvo.forgetDatabase();
-    await new Promise((r) => setTimeout(r, 1500));
+    // Started again once the VNFM has seen it gone (a real NFVO takes tens of seconds).
+    await h.waitForLog({ message: /NFVO stopped consuming/, part: "vnfm" }, logged);
     await nfvo.start();
     await waitFor(() => registrations() > before, {
       timeoutMs: 20000,

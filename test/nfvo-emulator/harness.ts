@@ -37,12 +37,23 @@ export interface DriverHarness {
   vim: Record<string, unknown> & { name: string; type: string };
   /** Waits until the NFVO can see the plugin queue (what the NFVO checks before every call). */
   waitServing(timeoutMs?: number): Promise<void>;
+  /** What the driver logged, oldest first (also kept when the console output is silent). */
+  logs: LogRecord[];
+  /** Waits until the driver logs a line matching `message` (and `part`, if given) after `since` (an index in logs). */
+  waitForLog(match: { message: RegExp; part?: string }, since: number, timeoutMs?: number): Promise<void>;
   /** Waits until the driver's fleet view has `count` live nodes (getQuota's instances count them). */
   waitForNodes(count: number, timeoutMs?: number): Promise<void>;
   stopDriver(): Promise<void>;
   /** Stops the driver and starts a new one with the same configuration (same VNFM state file), serving again. */
   restartDriver(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface LogRecord {
+  level: string;
+  message: string;
+  /** The driver part that logged it (`openbaton`, `vnfm`, ...). */
+  part?: string;
 }
 
 export async function startDriverHarness(
@@ -96,10 +107,16 @@ export async function startDriverHarness(
       },
     };
     const config = driverConfigSchema.parse(input);
-    const logger = createLogger({
-      component: "driver",
-      silent: process.env.IOTFOG_TEST_VERBOSE !== "1",
-      level: "debug",
+    const logger = createLogger({ component: "driver", level: "debug" });
+    // Tests wait for what the driver reports, so records are kept even when the console stays quiet.
+    for (const t of logger.transports) t.silent = process.env.IOTFOG_TEST_VERBOSE !== "1";
+    const logs: LogRecord[] = [];
+    logger.on("data", (info: { level: string; message: unknown; part?: unknown }) => {
+      logs.push({
+        level: info.level,
+        message: String(info.message),
+        ...(typeof info.part === "string" ? { part: info.part } : {}),
+      });
     });
     let started = buildDriver(config, logger);
     driver = started;
@@ -130,6 +147,18 @@ export async function startDriverHarness(
         location: { name: "Factory", latitude: "52.525876", longitude: "13.314400" },
       },
       waitServing,
+      logs,
+      waitForLog: async (match, since, timeoutMs = 20000) => {
+        await waitFor(
+          () =>
+            logs
+              .slice(since)
+              .some(
+                (l) => match.message.test(l.message) && (match.part === undefined || l.part === match.part),
+              ),
+          { timeoutMs, intervalMs: 50, what: `the driver to log ${String(match.message)}` },
+        );
+      },
       waitForNodes: async (count, timeoutMs = 20000) => {
         const vim = { name: "fleet-probe", type: `${config.openbaton.type}.${config.openbaton.name}` };
         await waitFor(

@@ -123,3 +123,23 @@ export async function getQueueBindings(
   if (res.status !== 200) throw new Error(`GET bindings of ${name}: HTTP ${res.status}`);
   return JSON.parse(res.text) as Array<{ source: string; routing_key: string }>;
 }
+
+/**
+ * Who consumes a queue: the RabbitMQ user of each consumer's connection (the management API's view). A consumer
+ * whose channel details the statistics have not filled in yet is left out.
+ */
+export async function getQueueConsumerUsers(
+  m: ManagementAccess,
+  vhost: string,
+  name: string,
+): Promise<string[]> {
+  const res = await request(m, "GET", `/api/consumers/${nfvoVhostPath(vhost)}`);
+  if (res.status !== 200) throw new Error(`GET consumers of ${vhost}: HTTP ${res.status}`);
+  const consumers = JSON.parse(res.text) as Array<{
+    queue: { name: string };
+    channel_details: { user?: string };
+  }>;
+  return consumers
+    .filter((c) => c.queue.name === name)
+    .flatMap((c) => (c.channel_details.user === undefined ? [] : [c.channel_details.user]));
+}

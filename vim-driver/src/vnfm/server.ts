@@ -178,6 +178,7 @@ export class VnfmServer implements Component, NfvoPort {
       });
       if (this.opts.nfvoWatchMs > 0) {
         watch = watchRegistrationQueue(conn, this.opts.nfvoWatchMs, {
+          gone: () => this.logger.warn("the NFVO stopped consuming its registration queue"),
           back: () => {
             this.logger.info("the NFVO is back, registering the VNFM again");
             this.endSession?.();
