@@ -62,7 +62,8 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  expect(pageErrors).toEqual([]);
+  // Emptied after each test: a page error fails the test it happened in, not every later one.
+  expect(pageErrors.splice(0)).toEqual([]);
 });
 
 const card = (nodeId: string) => page.locator(`#nodes [data-node-id="${nodeId}"]`);

@@ -3,7 +3,7 @@
  * passthrough, fixed IP), idempotency, stop/start/remove, logs, admission, malformed and oversized frames, and
  * an image imported over ZeroMQ and then run.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -47,6 +47,8 @@ afterAll(async () => {
   await setup?.cleanup();
   rmSync(treeDir, { recursive: true, force: true });
 });
+
+const sha256 = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 
 const sleeper = (
   name: string,
@@ -248,7 +250,10 @@ describe("agent command endpoint (in process, real Docker)", () => {
       expect((await client.call("images.list", {})).images.some((i) => i.tags.includes(tag))).toBe(true);
       const back: Buffer[] = [];
       const exported = await client.exportImage(tag, async (c) => void back.push(c));
-      expect(exported.sizeBytes).toBe(Buffer.concat(back).length);
+      const exportedBytes = Buffer.concat(back);
+      expect(exported.sizeBytes).toBe(exportedBytes.length);
+      // The same bytes: the engine's save of an image is deterministic, so the digests of both tarballs agree.
+      expect(sha256(exportedBytes)).toBe(sha256(tarball));
     } finally {
       await client.call("remove", { deploymentId, timeoutSeconds: 0 }).catch(() => undefined);
       await d

@@ -4,6 +4,7 @@ import { LiveFleet } from "../src/openbaton/fleet/live-fleet";
 import type { VimService } from "../src/openbaton/vim-service";
 import { FleetFogPort } from "../src/vnfm/fog-port";
 import type { FogFault } from "../src/vnfm/ports";
+import { waitFor } from "../../test/helpers/services";
 import { TOPIC_PREFIX, capabilitiesMessage, presenceMessage, testFleetView } from "./fleet/fixtures";
 
 /**
@@ -58,14 +59,22 @@ describe("fault watch over VNFCs adopted after a restart", () => {
     online("pi-1"); // runs d1
     online("pi-2"); // no longer runs d2
     check();
-    await new Promise((r) => setTimeout(r, 10)); // the agents' inspect answers
-    await new Promise((r) => setTimeout(r, 60)); // past the grace: pi-3 never showed up
-    check();
+    const tracked = (fog as unknown as { tracked: Map<string, unknown> }).tracked;
+    // pi-2's agent answered NOT_FOUND for d2: its VNFC is dropped.
+    await waitFor(() => !tracked.has("pi-2:d2.s.0"), { what: "d2 dropped after pi-2's inspect answer" });
+    // Past the grace pi-3 has still not shown up: the watch reports it.
+    await waitFor(
+      () => {
+        check();
+        return faults.length > 0;
+      },
+      { what: "pi-3 reported lost after the grace" },
+    );
     expect(faults).toEqual([
       expect.objectContaining({ kind: "node-lost", nodeId: "pi-3", vcIds: ["pi-3:d3.s.0"] }),
     ]);
     // d2 was dropped (its node answered NOT_FOUND): losing pi-2 now reports nothing for it; d1 is watched.
-    expect((fog as unknown as { tracked: Map<string, unknown> }).tracked.has("pi-2:d2.s.0")).toBe(false);
-    expect((fog as unknown as { tracked: Map<string, unknown> }).tracked.has("pi-1:d1.s.0")).toBe(true);
+    expect(tracked.has("pi-2:d2.s.0")).toBe(false);
+    expect(tracked.has("pi-1:d1.s.0")).toBe(true);
   });
 });
