@@ -53,7 +53,7 @@ export function isIotFogError(e: unknown): e is IotFogError {
 export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message;
   if (typeof e === "string") return e;
-  // An Error made in another realm (undici's fetch errors under a VM context) fails instanceof.
+  // An Error made in another realm (e.g. under a VM context, as Jest runs code) fails instanceof.
   if (typeof e === "object" && e !== null && typeof (e as { message?: unknown }).message === "string") {
     return (e as { message: string }).message;
   }

@@ -2,7 +2,7 @@ import vm from "node:vm";
 import { errorMessage } from "../src";
 
 describe("errorMessage", () => {
-  it("reads the message of an Error made in another realm (undici's fetch errors under a VM context)", () => {
+  it("reads the message of an Error made in another realm (as Jest's VM context sees Node's own errors)", () => {
     const foreign: unknown = vm.runInNewContext('new TypeError("fetch failed")');
     expect(foreign instanceof Error).toBe(false);
     expect(errorMessage(foreign)).toBe("fetch failed");
