@@ -122,7 +122,7 @@ export async function startOpsStack(name: string): Promise<OpsStack> {
     path.join(dir, "driver.json"),
     JSON.stringify({
       mqtt: { url: MQTT_URL, topicPrefix: prefix },
-      fleet: { nodeExpiryMs: 3000 },
+      fleet: { nodeExpiryMs: 3000, stateFile: path.join(dir, "fleet-state.json") },
       api: { enabled: true, host: "127.0.0.1", port: apiPort, token, tokenFile: path.join(dir, "api-token") },
       log: { level: "warn" },
     }),

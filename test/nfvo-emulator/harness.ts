@@ -66,7 +66,7 @@ export async function startDriverHarness(
   } = {},
 ): Promise<DriverHarness> {
   const vhost = await createTempVhost("iotfog-driver");
-  // The VNFM's state file: per harness, so no test sees another's records.
+  // The VNFM's and the fleet's state files: per harness, so no test sees another's records.
   const stateDir = mkdtempSync(path.join(os.tmpdir(), "iotfog-vnfm-"));
   const name = uniqueName("fog");
   const make = opts.emulator ?? ((options: NfvoEmulatorOptions) => new NfvoEmulator(options));
@@ -85,6 +85,7 @@ export async function startDriverHarness(
     const input: DriverConfigInput = {
       ...opts.driver,
       vnfm: { stateFile: path.join(stateDir, "vnfm.json"), ...opts.driver?.vnfm },
+      fleet: { stateFile: path.join(stateDir, "fleet.json"), ...opts.driver?.fleet },
       mqtt: {
         url: MQTT_URL,
         topicPrefix: opts.topicPrefix ?? uniqueName("iotfog-test"),

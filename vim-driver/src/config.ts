@@ -78,6 +78,11 @@ export const driverConfigSchema = z
         nodeExpiryMs: positiveMs.default(10000),
         /** Containers the operator allows per node; getQuota reports the sum over live nodes as `instances`. */
         maxInstancesPerNode: z.number().int().positive().default(50),
+        /**
+         * Where the driver keeps declared state (deployments, placements, owed removals) across restarts; default
+         * `.iotfog/fleet-<mqtt.topicPrefix>.json` under the working directory (docs/self-healing.md).
+         */
+        stateFile: z.string().min(1, "must not be empty").optional(),
       })
       .strict()
       .default({}),

@@ -1,8 +1,10 @@
+import path from "node:path";
 import type { Component, Logger } from "@openiotfog/shared";
 import type { DriverConfig } from "../config";
 import type { AgentPool } from "../fleet/agents";
 import { EventLog } from "../fleet/events";
 import { FleetView } from "../fleet/fleet-view";
+import { DeclaredState, FileDeclaredStateStore } from "../fleet/declared";
 import { agentLabelWriter } from "../fleet/labels";
 import { Orchestrator } from "../fleet/orchestrator";
 import { ApiServer, resolveApiToken } from "./server";
@@ -40,15 +42,24 @@ export function createOrchestrator(
   agents: AgentPool,
   logger: Logger,
 ): Orchestrator {
+  const log = logger.child({ part: "declared-state" });
+  const declared = new DeclaredState(new FileDeclaredStateStore(declaredStateFile(config), log), log);
   return new Orchestrator({
     fleet: fleet.view,
     agents,
+    declared,
     events: fleet.events,
     logger: logger.child({ part: "orchestrator" }),
     requestTimeoutMs: config.agents.requestTimeoutMs,
     deployTimeoutMs: config.agents.deployTimeoutMs,
     imageTransferTimeoutMs: config.agents.imageTransferTimeoutMs,
   });
+}
+
+/** The declared-state file: configured, or one per fleet (topic prefix) under `.iotfog/` of the working directory. */
+export function declaredStateFile(config: DriverConfig): string {
+  const fleetName = config.mqtt.topicPrefix.replace(/[^A-Za-z0-9_-]/g, "_");
+  return config.fleet.stateFile ?? path.resolve(".iotfog", `fleet-${fleetName}.json`);
 }
 
 /**

@@ -4,3 +4,5 @@ export * from "./fleet-view";
 export * from "./agents";
 export * from "./orchestrator";
 export * from "./labels";
+export * from "./declared";
+export * from "./workload";

@@ -1,82 +1,49 @@
 import {
   IotFogError,
-  applyScenario,
   errorMessage,
   isIotFogError,
-  orderByDependencies,
-  parseBlueprint,
-  parseWith,
   planDeployment,
-  serviceSpecSchema,
-  whatIf as whatIfReport,
-  type AgentClient,
-  type Allocation,
   type ClusterSnapshot,
   type Logger,
-  type NetworkAttachment,
-  type NodeState,
   type PlacementSuccess,
   type ServiceSpec,
-  type WhatIfScenario,
 } from "@openiotfog/shared";
+import { DeclaredState, MemoryDeclaredStateStore } from "./declared";
+import type { AgentDirectory, NodeDirectory } from "./directories";
 import type { EventLog } from "./events";
-import {
-  replicaStates,
-  type DeployProgress,
-  type DeploymentRecord,
-  type ExplainResult,
-  type FleetNode,
-  type ReplicaRecord,
-  type ReplicaState,
-  type WhatIf,
-  type WhatIfResult,
-  type WorkloadRequest,
+import { replicaLogs, type LogLine, type LogOptions } from "./logs";
+import { explainWorkload, fleetSnapshot, whatIfLoss } from "./explain";
+import { applyObservation, observeFleet } from "./observed";
+import { describeProgress, fromDeclared, toDeclared } from "./records";
+import { ReplicaStarter, type NetworksFor } from "./starter";
+import type {
+  DeployProgress,
+  DeploymentRecord,
+  ExplainResult,
+  ReplicaRecord,
+  WhatIf,
+  WhatIfResult,
+  WorkloadRequest,
 } from "./types";
+import { agentDeploymentId, resolveWorkload, type ParsedWorkload } from "./workload";
 
-/** What the orchestrator needs of the fleet view. */
-export interface NodeDirectory {
-  nodes(): FleetNode[];
-  node(nodeId: string): FleetNode | undefined;
-}
-
-/** What the orchestrator needs of the agent pool. */
-export interface AgentDirectory {
-  client(nodeId: string): AgentClient;
-}
-
-/** A resolved request: the deployment id and its services in dependency order. */
-export interface ParsedWorkload {
-  name: string;
-  services: ServiceSpec[];
-}
+export type { AgentDirectory, NodeDirectory } from "./directories";
+export { describeProgress } from "./records";
+export type { LogLine, LogOptions } from "./logs";
 
 export interface OrchestratorOptions {
   fleet: NodeDirectory;
   agents: AgentDirectory;
   events: EventLog;
   logger: Logger;
+  /** What the operator declared, kept across restarts; default: in memory only. */
+  declared?: DeclaredState;
   requestTimeoutMs: number;
   deployTimeoutMs: number;
   imageTransferTimeoutMs: number;
   /** How long a list of replica states from the agents stays fresh. */
   refreshTtlMs?: number;
   now?: () => number;
-}
-
-export interface LogLine {
-  service: string;
-  replica: number;
-  nodeId: string;
-  stream: "stdout" | "stderr";
-  line: string;
-}
-
-const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-/** Agent-side ids of replicas deployed here: `<deployment>.<service>.<replica>`. */
-const AGENT_ID = /^([a-z0-9][a-z0-9-]*)\.([a-z0-9][a-z0-9-]*)\.(\d+)$/;
-
-export function agentDeploymentId(deploymentId: string, service: string, replica: number): string {
-  return `${deploymentId}.${service}.${replica}`;
 }
 
 interface Step {
@@ -87,155 +54,59 @@ interface Step {
 
 /**
  * The deploy path without Open Baton: snapshot of the fleet → plan every replica with the shared planner (all
- * or nothing) → copy the image to the chosen node when it lacks it → the agent deploys → the deployment is
- * recorded. Also removal, logs, a dry run that explains every decision, and what-if checks (lose a node or a
- * device). Agents are the truth for what runs: records are refreshed from their lists, and replicas found on
- * agents that this driver did not start (after a restart) appear as `discovered` deployments.
+ * or nothing) → the deployment is declared (declared state, kept across restarts) → image on the chosen node
+ * (ImageDistribution) → the agent deploys. Also removal and logs; the read-only questions (dry run, what-if) are
+ * in explain.ts. Agents are the truth for what runs: records are refreshed from their lists (observed.ts), and
+ * replicas found on agents that nothing here declared appear as `discovered` deployments.
  */
 export class Orchestrator {
   private readonly deployments = new Map<string, DeploymentRecord>();
   private lastRefresh = 0;
   private refreshing: Promise<void> | undefined;
   private readonly now: () => number;
+  private readonly starter: ReplicaStarter;
+  readonly declared: DeclaredState;
 
   constructor(private readonly opts: OrchestratorOptions) {
     this.now = opts.now ?? Date.now;
+    this.starter = new ReplicaStarter({ ...opts, now: this.now });
+    this.declared = opts.declared ?? new DeclaredState(new MemoryDeclaredStateStore(), opts.logger);
+    // What was declared before a restart: known again at once, its states asked from the agents on refresh.
+    for (const d of this.declared.deployments()) this.deployments.set(d.id, fromDeclared(d));
   }
 
   /** Resolves a request into a name and validated services in dependency order. */
   resolve(req: WorkloadRequest): ParsedWorkload {
-    let parsed: ParsedWorkload;
-    if (req.blueprint !== undefined) {
-      parsed = parseBlueprint(req.blueprint, "blueprint");
-    } else if (req.services !== undefined) {
-      const services = req.services.map((s, i) =>
-        parseWith(serviceSpecSchema, s, `services[${i}]`, "BAD_REQUEST"),
-      );
-      parsed = { name: req.name ?? services[0]?.name ?? "", services: orderByDependencies(services) };
-    } else {
-      throw new IotFogError("BAD_REQUEST", `field "blueprint": give a blueprint (YAML text) or "services"`);
-    }
-    const name = req.name ?? parsed.name;
-    if (!NAME.test(name)) {
-      throw new IotFogError(
-        "BAD_REQUEST",
-        `field "name": "${name}" must be lower-case letters, digits and '-', at most 63 characters`,
-      );
-    }
-    if (parsed.services.length === 0) {
-      throw new IotFogError("BAD_REQUEST", `field "services": needs at least one service`);
-    }
-    const seen = new Set<string>();
-    for (const s of parsed.services) {
-      if (seen.has(s.name)) {
-        throw new IotFogError("BAD_REQUEST", `field "services": service "${s.name}" appears twice`);
-      }
-      seen.add(s.name);
-    }
-    return { name, services: parsed.services };
+    return resolveWorkload(req);
   }
 
   /** The fleet as placement sees it: live free resources, and every replica recorded here as an allocation. */
   snapshot(): ClusterSnapshot {
-    const nodes: NodeState[] = [];
-    for (const n of this.opts.fleet.nodes()) {
-      if (n.capabilities === undefined) continue;
-      const caps = structuredClone(n.capabilities);
-      if (n.live !== undefined) {
-        caps.resources.memory.freeBytes = Math.round(n.live.memory.freeBytes);
-        caps.resources.disk.freeBytes = Math.round(n.live.disk.freeBytes);
-      }
-      const allocations: Allocation[] = [];
-      for (const d of this.deployments.values()) {
-        for (const r of d.replicas) if (r.nodeId === n.nodeId) allocations.push(toAllocation(d.id, r));
-      }
-      nodes.push({ capabilities: caps, online: n.online, allocations });
-    }
-    return { nodes };
+    return fleetSnapshot(this.opts.fleet, this.deployments.values());
   }
 
-  /**
-   * Dry run: where each replica would go (every score) or every failed predicate on every node; with `whatIf`
-   * also the plan after those losses, with `nMinusOne` after losing each node and device the plan uses.
-   */
+  /** Dry run of a request (explain.ts). */
   explain(req: WorkloadRequest, opts: { whatIf?: WhatIf; nMinusOne?: boolean } = {}): ExplainResult {
-    const { name, services } = this.resolve(req);
-    const scenarios: WhatIfScenario[] | undefined =
-      opts.whatIf !== undefined ? [toScenario(opts.whatIf)] : opts.nMinusOne === true ? undefined : [];
-    const report = whatIfReport(services, this.snapshot(), scenarios, {
-      deploymentId: name,
-      explain: "full",
-    });
-    const result: ExplainResult = {
-      name,
-      feasible: report.baseline.ok,
-      decisions: report.baseline.replicas,
-      problems: report.baseline.problems,
-    };
-    if (opts.whatIf !== undefined || opts.nMinusOne === true) {
-      result.scenarios = report.scenarios.map((o) => ({
-        name: o.name,
-        lostNodes: o.scenario.loseNodes ?? [],
-        lostDevices: (o.scenario.loseDevices ?? []).map((d) => ({
-          nodeId: d.nodeId ?? "",
-          deviceId: d.deviceId,
-        })),
-        feasible: o.plan.ok,
-        decisions: o.plan.replicas,
-        problems: o.plan.problems,
-      }));
-    }
-    return result;
+    return explainWorkload(this.resolve(req), this.snapshot(), opts);
   }
 
-  /**
-   * N-1 check of what runs: if these nodes or devices were lost, could every deployment with a replica on them
-   * (or holding them) be placed again? Discovered deployments (no spec known here) are reported as such.
-   */
+  /** N-1 check of what runs (explain.ts). */
   whatIf(whatIf: WhatIf): WhatIfResult {
-    for (const id of whatIf.lostNodes) {
-      if (this.opts.fleet.node(id) === undefined) {
-        throw new IotFogError("NOT_FOUND", `field "lostNodes": node "${id}" is not known to the fleet`);
-      }
-    }
-    const lostNodes = new Set(whatIf.lostNodes);
-    const hit = (r: ReplicaRecord): boolean =>
-      lostNodes.has(r.nodeId) ||
-      whatIf.lostDevices.some(
-        (d) => d.nodeId === r.nodeId && r.devices.some((x) => x.deviceId === d.deviceId),
-      );
-    const afterLoss = applyScenario(this.snapshot(), toScenario(whatIf));
-    const affected: WhatIfResult["affected"] = [];
-    const problems: string[] = [];
-    for (const d of this.deployments.values()) {
-      const replicas = d.replicas.filter(hit);
-      if (replicas.length === 0) continue;
-      const moved = replicas.map((r) => ({ service: r.service, replica: r.replica, fromNodeId: r.nodeId }));
-      if (d.specs === undefined) {
-        const problem = "its services' specs are unknown to this driver (deployed before it started)";
-        affected.push({ deploymentId: d.id, replicas: moved, feasible: false, problem });
-        problems.push(`${d.id}: ${problem}`);
-        continue;
-      }
-      const plan = planDeployment(d.specs, afterLoss, { deploymentId: d.id, explain: "full" });
-      affected.push({ deploymentId: d.id, replicas: moved, feasible: plan.ok, decisions: plan.replicas });
-      problems.push(...plan.problems.map((p) => `${d.id}: ${p}`));
-    }
-    return { whatIf, ok: problems.length === 0, affected, problems };
+    return whatIfLoss(whatIf, this.opts.fleet, this.deployments.values(), this.snapshot());
   }
 
   // ------------------------------------------------------------------------------------------------ deploy
 
   /**
    * Places every replica first (nothing starts when any replica cannot be placed: PLACEMENT_FAILED with the
-   * explanations in `details.decisions`), then copies images and starts replicas in dependency order. A
-   * failure after that removes the replicas already started, so a deployment is all or nothing.
+   * explanations in `details.decisions`), declares the deployment, then copies images and starts replicas in
+   * dependency order. A failure after that removes the replicas already started and the declaration, so a
+   * deployment is all or nothing.
    */
   async deploy(
     req: WorkloadRequest,
     onProgress: (p: DeployProgress) => void = () => undefined,
-    /** Networks (with aliases) to attach a replica to on its node, made ready there; default `spec.networks`. */
-    networksFor?: (nodeId: string, spec: ServiceSpec) => Promise<NetworkAttachment[]>,
+    networksFor?: NetworksFor,
   ): Promise<DeploymentRecord> {
     const { name, services } = this.resolve(req);
     // What the agents run now counts: a deployment found there (e.g. after a restart) is not deployed twice.
@@ -273,6 +144,12 @@ export class Orchestrator {
     };
     // Recorded before anything starts: pending replicas count as reservations for concurrent deploys.
     this.deployments.set(name, record);
+    try {
+      await this.declared.put(toDeclared(record, this.now()));
+    } catch (e) {
+      this.deployments.delete(name);
+      throw e;
+    }
     const where = record.replicas.map((r) => `${r.service}#${r.replica} → ${r.nodeId}`).join(", ");
     this.opts.events.publish({
       type: "deployment.started",
@@ -311,35 +188,25 @@ export class Orchestrator {
       for (const [i, p] of plan.entries()) {
         const r = record.replicas[i];
         if (r === undefined) continue;
-        await this.ensureImage(p, progress);
-        const networks = await networksFor?.(r.nodeId, p.spec);
-        progress({ phase: "starting", service: r.service, replica: r.replica, nodeId: r.nodeId });
-        const result = await this.opts.agents.client(r.nodeId).call(
-          "deploy",
+        const started = await this.starter.start(
           {
-            deploymentId: r.agentDeploymentId,
+            nodeId: r.nodeId,
+            agentDeploymentId: r.agentDeploymentId,
             spec: p.spec,
             replica: p.replica,
             devices: p.decision.devices,
-            ...(networks === undefined ? {} : { networks }),
           },
-          { timeoutMs: this.opts.deployTimeoutMs, retries: 0 },
+          progress,
+          networksFor,
         );
-        r.state = result.deployment.state;
-        r.containerName = result.deployment.containerName;
-        if (result.deployment.devices.length > 0) r.devices = result.deployment.devices;
-        progress({
-          phase: "started",
-          service: r.service,
-          replica: r.replica,
-          nodeId: r.nodeId,
-          containerName: result.deployment.containerName,
-          state: result.deployment.state,
-        });
+        r.state = started.state;
+        r.containerName = started.containerName;
+        if (started.devices.length > 0) r.devices = started.devices;
       }
     } catch (e) {
       await this.rollback(record);
       this.deployments.delete(name);
+      await this.declared.delete(name).catch(() => undefined);
       const error = errorMessage(e);
       this.opts.events.publish({
         type: "deployment.failed",
@@ -376,53 +243,6 @@ export class Orchestrator {
       replica: r.replica,
       decision: r.decision as PlacementSuccess,
     }));
-  }
-
-  private async ensureImage(p: Step, progress: (p: DeployProgress) => void): Promise<void> {
-    const nodeId = p.decision.nodeId;
-    const image = p.spec.image;
-    const base = { phase: "image" as const, service: p.spec.name, replica: p.replica, nodeId, image };
-    const target = this.opts.agents.client(nodeId);
-    if (await hasImage(target, image)) {
-      progress({ ...base, action: "present" });
-      return;
-    }
-    for (const other of this.opts.fleet.nodes()) {
-      if (other.nodeId === nodeId || !other.online || other.endpoint === undefined) continue;
-      let source: AgentClient;
-      try {
-        source = this.opts.agents.client(other.nodeId);
-        if (!(await hasImage(source, image))) continue;
-      } catch {
-        continue;
-      }
-      progress({ ...base, action: "copy", fromNodeId: other.nodeId, doneBytes: 0 });
-      const started = this.now();
-      const bytes = await copyWithProgress(source, target, image, (doneBytes, totalBytes) =>
-        progress({ ...base, action: "copy", fromNodeId: other.nodeId, doneBytes, totalBytes }),
-      );
-      this.opts.logger.info("image copied", {
-        image,
-        from: other.nodeId,
-        to: nodeId,
-        bytes,
-        ms: this.now() - started,
-      });
-      return;
-    }
-    progress({ ...base, action: "pull" });
-    try {
-      await target.call(
-        "images.pull",
-        { image },
-        { timeoutMs: this.opts.imageTransferTimeoutMs, retries: 0 },
-      );
-    } catch (e) {
-      throw new IotFogError(
-        "IMAGE_NOT_FOUND",
-        `image ${image} is on no online node and cannot be pulled on ${nodeId}: ${errorMessage(e)}`,
-      );
-    }
   }
 
   private async rollback(record: DeploymentRecord): Promise<void> {
@@ -464,17 +284,37 @@ export class Orchestrator {
       }),
     );
     if (failures.length > 0) {
+      const removed = record.replicas.filter((r) => !kept.includes(r));
       record.replicas = kept;
       record.status = previous === "removing" ? "degraded" : previous;
       record.error = `not removed: ${failures.join("; ")}`;
+      // The operator asked for removal: nothing stays declared, and what could not be removed is owed to its
+      // node (a tombstone, kept across a restart, paid when the node answers again).
+      await this.forgetDeclared(id, removed, kept, failures.join("; "));
       throw new IotFogError("UNAVAILABLE", `deployment "${id}": ${record.error}`);
     }
     this.deployments.delete(id);
+    await this.forgetDeclared(id, record.replicas, [], "");
     this.opts.events.publish({ type: "deployment.removed", deploymentId: id, message: `${id}: removed` });
     return {
       ...structuredClone(record),
       replicas: record.replicas.map((r) => ({ ...r, state: "removing" })),
     };
+  }
+
+  /** `removed` are gone from their nodes; `owed` could not be removed (their nodes did not answer). */
+  private async forgetDeclared(
+    id: string,
+    removed: ReplicaRecord[],
+    owed: ReplicaRecord[],
+    reason: string,
+  ): Promise<void> {
+    await this.declared.delete(id);
+    for (const r of removed) await this.declared.removeTombstone(r.nodeId, r.agentDeploymentId);
+    for (const r of owed) {
+      const t = { nodeId: r.nodeId, agentDeploymentId: r.agentDeploymentId, since: this.now(), reason };
+      await this.declared.addTombstone(t);
+    }
   }
 
   // ------------------------------------------------------------------------------------------------ list
@@ -515,222 +355,19 @@ export class Orchestrator {
   }
 
   private async doRefresh(): Promise<void> {
-    const answers = new Map<
-      string,
-      Array<{
-        agentId: string;
-        state: ReplicaState;
-        containerName: string;
-        service: string;
-        replica: number;
-        image: string;
-        devices: ReplicaRecord["devices"];
-      }>
-    >();
-    const offline = new Set<string>();
-    await Promise.all(
-      this.opts.fleet.nodes().map(async (n) => {
-        if (!n.online || n.endpoint === undefined) {
-          offline.add(n.nodeId);
-          return;
-        }
-        try {
-          const list = await this.opts.agents
-            .client(n.nodeId)
-            .call("list", {}, { timeoutMs: Math.min(this.opts.requestTimeoutMs, 3000), retries: 0 });
-          answers.set(
-            n.nodeId,
-            list.deployments.map((d) => ({
-              agentId: d.deploymentId,
-              state: toReplicaState(d.state),
-              containerName: d.containerName,
-              service: d.service,
-              replica: d.replica,
-              image: d.image,
-              devices: d.devices,
-            })),
-          );
-        } catch (e) {
-          offline.add(n.nodeId);
-          this.opts.logger.debug("cannot list a node's deployments", {
-            node: n.nodeId,
-            error: errorMessage(e),
-          });
-        }
-      }),
-    );
-    const known = new Set<string>();
-    for (const d of this.deployments.values()) {
-      if (d.status === "deploying" || d.status === "removing") {
-        for (const r of d.replicas) known.add(`${r.nodeId}/${r.agentDeploymentId}`);
-        continue;
-      }
-      for (const r of d.replicas) {
-        known.add(`${r.nodeId}/${r.agentDeploymentId}`);
-        if (offline.has(r.nodeId)) {
-          r.state = "unknown";
-          continue;
-        }
-        const seen = answers.get(r.nodeId)?.find((a) => a.agentId === r.agentDeploymentId);
-        if (seen === undefined) {
-          if (answers.has(r.nodeId)) r.state = "missing";
-          continue;
-        }
-        r.state = seen.state;
-        r.containerName = seen.containerName;
-      }
-      if (d.origin === "discovered") d.replicas = d.replicas.filter((r) => r.state !== "missing");
-      d.status =
-        d.replicas.length > 0 && d.replicas.every((r) => r.state === "running") ? "running" : "degraded";
-    }
-    for (const [nodeId, list] of answers) {
-      for (const a of list) {
-        if (known.has(`${nodeId}/${a.agentId}`)) continue;
-        const m = AGENT_ID.exec(a.agentId);
-        const id = m?.[1] ?? a.agentId;
-        let d = this.deployments.get(id);
-        if (d === undefined) {
-          d = {
-            id,
-            createdAt: this.now(),
-            status: "running",
-            origin: "discovered",
-            services: [],
-            replicas: [],
-          };
-          this.deployments.set(id, d);
-        }
-        if (d.origin !== "discovered") continue;
-        if (!d.services.some((s) => s.name === a.service))
-          d.services.push({ name: a.service, image: a.image, replicas: 0 });
-        const svc = d.services.find((s) => s.name === a.service);
-        if (svc) svc.replicas++;
-        d.replicas.push({
-          service: a.service,
-          replica: a.replica,
-          nodeId,
-          agentDeploymentId: a.agentId,
-          image: a.image,
-          state: a.state,
-          containerName: a.containerName,
-          devices: a.devices,
-          resources: {},
-          exclusiveDevices: [],
-          sharedDevices: [],
-        });
-        d.status = d.replicas.every((r) => r.state === "running") ? "running" : "degraded";
-      }
-    }
-    for (const [id, d] of this.deployments)
-      if (d.origin === "discovered" && d.replicas.length === 0) this.deployments.delete(id);
+    const observation = await observeFleet(this.opts.fleet, this.opts.agents, {
+      timeoutMs: Math.min(this.opts.requestTimeoutMs, 3000),
+      logger: this.opts.logger,
+    });
+    applyObservation(this.deployments, observation, this.now());
   }
 
   // ------------------------------------------------------------------------------------------------ logs
 
   /** The last `tail` lines of every replica of a deployment (or of one service / replica). */
-  async logs(
-    id: string,
-    opts: { service?: string; replica?: number; tail?: number; timestamps?: boolean } = {},
-  ): Promise<LogLine[]> {
+  async logs(id: string, opts: LogOptions = {}): Promise<LogLine[]> {
     const d = this.deployments.get(id);
     if (d === undefined) throw new IotFogError("NOT_FOUND", `deployment "${id}" does not exist`);
-    const replicas = d.replicas.filter(
-      (r) =>
-        (opts.service === undefined || r.service === opts.service) &&
-        (opts.replica === undefined || r.replica === opts.replica),
-    );
-    if (replicas.length === 0) {
-      throw new IotFogError(
-        "NOT_FOUND",
-        `deployment "${id}" has no replica ${opts.service ?? ""}${opts.replica === undefined ? "" : `#${opts.replica}`}`,
-      );
-    }
-    const out: LogLine[] = [];
-    for (const r of replicas) {
-      const res = await this.opts.agents.client(r.nodeId).call("logs", {
-        deploymentId: r.agentDeploymentId,
-        tail: opts.tail ?? 100,
-        timestamps: opts.timestamps ?? false,
-      });
-      for (const l of res.lines) out.push({ service: r.service, replica: r.replica, nodeId: r.nodeId, ...l });
-    }
-    return out;
-  }
-}
-
-function toReplicaState(s: string): ReplicaState {
-  return (replicaStates as readonly string[]).includes(s) ? (s as ReplicaState) : "unknown";
-}
-
-function toAllocation(deploymentId: string, r: ReplicaRecord): Allocation {
-  return {
-    deploymentId,
-    service: r.service,
-    replica: r.replica,
-    state: r.state === "pending" ? "reserved" : "placed",
-    resources: { ...r.resources },
-    devices: [
-      ...r.exclusiveDevices.map((id) => ({ id, exclusive: true })),
-      ...r.sharedDevices.map((id) => ({ id, exclusive: false })),
-    ],
-  };
-}
-
-async function hasImage(client: AgentClient, image: string): Promise<boolean> {
-  const want = withTag(image);
-  const { images } = await client.call("images.list", {});
-  return images.some((i) => i.tags.some((t) => withTag(t) === want) || i.id === image);
-}
-
-function withTag(image: string): string {
-  const slash = image.lastIndexOf("/");
-  return image.slice(slash + 1).includes(":") || image.includes("@") ? image : `${image}:latest`;
-}
-
-export function describeProgress(p: DeployProgress): string {
-  const who = `${p.service}#${p.replica}`;
-  switch (p.phase) {
-    case "placed":
-      return `${who} placed on ${p.nodeId}`;
-    case "image":
-      if (p.action === "present") return `${who} image ${p.image} present on ${p.nodeId}`;
-      if (p.action === "pull") return `${who} pulling ${p.image} on ${p.nodeId}`;
-      return p.doneBytes === undefined || p.doneBytes === 0
-        ? `${who} copying ${p.image} from ${p.fromNodeId ?? "?"} to ${p.nodeId}`
-        : `${who} copied ${p.image} to ${p.nodeId} (${p.doneBytes} bytes)`;
-    case "starting":
-      return `${who} starting on ${p.nodeId}`;
-    case "started":
-      return `${who} ${p.state} on ${p.nodeId} as ${p.containerName}`;
-  }
-}
-
-function toScenario(w: WhatIf): WhatIfScenario {
-  return { loseNodes: w.lostNodes, loseDevices: w.lostDevices };
-}
-
-/**
- * Streams an image from one agent to another (shared protocol: export chunks into a verified import), reporting
- * the bytes done after every chunk so operators see a progress bar. Returns the image size in bytes.
- */
-async function copyWithProgress(
-  source: AgentClient,
-  target: AgentClient,
-  image: string,
-  onProgress: (doneBytes: number, totalBytes: number) => void,
-): Promise<number> {
-  const exported = await source.openExport(image);
-  try {
-    let done = 0;
-    await target.importStream(exported.sizeBytes, exported.sha256, async (write) => {
-      for await (const chunk of exported.chunks()) {
-        await write(chunk);
-        done += chunk.length;
-        onProgress(done, exported.sizeBytes);
-      }
-    });
-    return exported.sizeBytes;
-  } finally {
-    await exported.close();
+    return replicaLogs(this.opts.agents, d, opts);
   }
 }

@@ -17,7 +17,8 @@ import {
   type ServiceSpec,
 } from "@openiotfog/shared";
 import type { AgentPool } from "../fleet/agents";
-import { agentDeploymentId, type Orchestrator } from "../fleet/orchestrator";
+import type { Orchestrator } from "../fleet/orchestrator";
+import { agentDeploymentId } from "../fleet/workload";
 import type { ReplicaDecision } from "../fleet/types";
 import type { DriverConfig, Flavor } from "../config";
 import type {

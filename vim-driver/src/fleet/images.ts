@@ -1,0 +1,107 @@
+import { IotFogError, errorMessage, type AgentClient, type Logger } from "@openiotfog/shared";
+import type { AgentDirectory, NodeDirectory } from "./directories";
+import type { DeployProgress } from "./types";
+
+export type ImageProgress = Extract<DeployProgress, { phase: "image" }>;
+
+export interface ImageDistributionOptions {
+  fleet: NodeDirectory;
+  agents: AgentDirectory;
+  logger: Logger;
+  imageTransferTimeoutMs: number;
+  now: () => number;
+}
+
+/**
+ * Gets an image onto the node that will run it: nothing to do when the node has it, else streamed from the first
+ * online node that has it (no registry needed on a factory LAN), else pulled on the node.
+ */
+export class ImageDistribution {
+  constructor(private readonly opts: ImageDistributionOptions) {}
+
+  async ensure(
+    target: { service: string; replica: number; nodeId: string; image: string },
+    progress: (p: ImageProgress) => void,
+  ): Promise<void> {
+    const { nodeId, image } = target;
+    const base = { phase: "image" as const, ...target };
+    const client = this.opts.agents.client(nodeId);
+    if (await hasImage(client, image)) {
+      progress({ ...base, action: "present" });
+      return;
+    }
+    for (const other of this.opts.fleet.nodes()) {
+      if (other.nodeId === nodeId || !other.online || other.endpoint === undefined) continue;
+      let source: AgentClient;
+      try {
+        source = this.opts.agents.client(other.nodeId);
+        if (!(await hasImage(source, image))) continue;
+      } catch {
+        continue;
+      }
+      progress({ ...base, action: "copy", fromNodeId: other.nodeId, doneBytes: 0 });
+      const started = this.opts.now();
+      const bytes = await copyWithProgress(source, client, image, (doneBytes, totalBytes) =>
+        progress({ ...base, action: "copy", fromNodeId: other.nodeId, doneBytes, totalBytes }),
+      );
+      this.opts.logger.info("image copied", {
+        image,
+        from: other.nodeId,
+        to: nodeId,
+        bytes,
+        ms: this.opts.now() - started,
+      });
+      return;
+    }
+    progress({ ...base, action: "pull" });
+    try {
+      await client.call(
+        "images.pull",
+        { image },
+        { timeoutMs: this.opts.imageTransferTimeoutMs, retries: 0 },
+      );
+    } catch (e) {
+      throw new IotFogError(
+        "IMAGE_NOT_FOUND",
+        `image ${image} is on no online node and cannot be pulled on ${nodeId}: ${errorMessage(e)}`,
+      );
+    }
+  }
+}
+
+async function hasImage(client: AgentClient, image: string): Promise<boolean> {
+  const want = withTag(image);
+  const { images } = await client.call("images.list", {});
+  return images.some((i) => i.tags.some((t) => withTag(t) === want) || i.id === image);
+}
+
+function withTag(image: string): string {
+  const slash = image.lastIndexOf("/");
+  return image.slice(slash + 1).includes(":") || image.includes("@") ? image : `${image}:latest`;
+}
+
+/**
+ * Streams an image from one agent to another (shared protocol: export chunks into a verified import), reporting
+ * the bytes done after every chunk so operators see a progress bar. Returns the image size in bytes.
+ */
+async function copyWithProgress(
+  source: AgentClient,
+  target: AgentClient,
+  image: string,
+  onProgress: (doneBytes: number, totalBytes: number) => void,
+): Promise<number> {
+  const exported = await source.openExport(image);
+  try {
+    let done = 0;
+    await target.importStream(exported.sizeBytes, exported.sha256, async (write) => {
+      for await (const chunk of exported.chunks()) {
+        await write(chunk);
+        done += chunk.length;
+        onProgress(done, exported.sizeBytes);
+      }
+    });
+    return exported.sizeBytes;
+  } finally {
+    await exported.close();
+  }
+}
