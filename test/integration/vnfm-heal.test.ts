@@ -211,7 +211,7 @@ describe("fog VNFM: HEAL of a VNFC on a lost node, the old container removed whe
     await oneCopyThenRelease(healed);
   });
 
-  it("a driver restart while the node is away forgets what it owed; the sweep removes the superseded copy", async () => {
+  it("a driver restart while the node is away keeps what it owed (declared state); the old copy is removed when the node is back", async () => {
     const healed = await deployLoseAndHeal();
     const harness = h as DriverHarness;
     await harness.stopDriver();

@@ -198,11 +198,14 @@ export class DeclaredState {
     return this.tombstoneList.map((t) => ({ ...t }));
   }
 
-  /** Owes a removal to a node (one per node and agent id: the first reason is kept). */
+  /** Owes a removal to a node: one per node and agent id, with the first `since` and the latest reason. */
   addTombstone(t: Tombstone): Promise<void> {
-    if (this.tombstoneList.some((x) => x.nodeId === t.nodeId && x.agentDeploymentId === t.agentDeploymentId))
-      return Promise.resolve();
-    this.tombstoneList.push({ ...t });
+    const known = this.tombstoneList.find(
+      (x) => x.nodeId === t.nodeId && x.agentDeploymentId === t.agentDeploymentId,
+    );
+    if (known?.reason === t.reason) return Promise.resolve();
+    if (known === undefined) this.tombstoneList.push({ ...t });
+    else known.reason = t.reason;
     return this.persist();
   }
 

@@ -18,44 +18,73 @@ export interface Tombstone {
   reason: string;
 }
 
-/** In memory only: a driver restart forgets them (findSupersededCopies covers that case). */
+/**
+ * Where tombstones are kept: the driver's declared state (fleet/declared.ts, so they survive a driver restart)
+ * or, by default, memory. Changes apply at once; `add` / `remove` resolve when they are stored.
+ */
+export interface TombstoneBook {
+  tombstones(): Array<{ nodeId: string; agentDeploymentId: string; since: number; reason: string }>;
+  addTombstone(t: {
+    nodeId: string;
+    agentDeploymentId: string;
+    since: number;
+    reason: string;
+  }): Promise<void>;
+  removeTombstone(nodeId: string, agentDeploymentId: string): Promise<void>;
+}
+
+function memoryBook(): TombstoneBook {
+  let list: ReturnType<TombstoneBook["tombstones"]> = [];
+  return {
+    tombstones: () => list.map((t) => ({ ...t })),
+    addTombstone: async (t) => {
+      const known = list.find((x) => x.nodeId === t.nodeId && x.agentDeploymentId === t.agentDeploymentId);
+      if (known === undefined) list.push({ ...t });
+      else known.reason = t.reason;
+    },
+    removeTombstone: async (nodeId, id) => {
+      list = list.filter((t) => !(t.nodeId === nodeId && t.agentDeploymentId === id));
+    },
+  };
+}
+
+/** The removals owed to nodes, kept in a TombstoneBook (the driver's declared state: they survive a restart). */
 export class PendingRemovals {
-  private readonly byNode = new Map<string, Map<string, Tombstone>>();
+  constructor(private readonly book: TombstoneBook = memoryBook()) {}
 
   /** Remembers a removal; a second failure for the same deployment keeps the first `since`. */
   add(t: Tombstone): void {
-    let onNode = this.byNode.get(t.nodeId);
-    if (onNode === undefined) {
-      onNode = new Map();
-      this.byNode.set(t.nodeId, onNode);
-    }
-    const known = onNode.get(t.deploymentId);
-    onNode.set(t.deploymentId, known === undefined ? { ...t } : { ...known, reason: t.reason });
+    const { deploymentId, ...rest } = t;
+    // The book logs a failed write; the tombstone is kept in memory meanwhile.
+    void this.book.addTombstone({ ...rest, agentDeploymentId: deploymentId }).catch(() => undefined);
   }
 
   has(nodeId: string, deploymentId: string): boolean {
-    return this.byNode.get(nodeId)?.has(deploymentId) ?? false;
+    return this.all().some((t) => t.nodeId === nodeId && t.deploymentId === deploymentId);
   }
 
   /** The removals owed to one node, oldest first. */
   forNode(nodeId: string): Tombstone[] {
-    return [...(this.byNode.get(nodeId)?.values() ?? [])]
-      .sort((a, b) => a.since - b.since)
-      .map((t) => ({ ...t }));
+    return this.all()
+      .filter((t) => t.nodeId === nodeId)
+      .sort((a, b) => a.since - b.since);
   }
 
   /** Forgets a removal once its node answered (removed, or it had nothing by that id). */
   drop(nodeId: string, deploymentId: string): boolean {
-    const onNode = this.byNode.get(nodeId);
-    if (onNode === undefined || !onNode.delete(deploymentId)) return false;
-    if (onNode.size === 0) this.byNode.delete(nodeId);
+    if (!this.has(nodeId, deploymentId)) return false;
+    void this.book.removeTombstone(nodeId, deploymentId).catch(() => undefined);
     return true;
   }
 
   get size(): number {
-    let n = 0;
-    for (const onNode of this.byNode.values()) n += onNode.size;
-    return n;
+    return this.book.tombstones().length;
+  }
+
+  private all(): Tombstone[] {
+    return this.book
+      .tombstones()
+      .map(({ agentDeploymentId, ...t }) => ({ ...t, deploymentId: agentDeploymentId }));
   }
 }
 

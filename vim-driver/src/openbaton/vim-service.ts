@@ -75,8 +75,8 @@ const GIB = 1024 * MIB;
 export class VimService implements VimOperations {
   private readonly placed = new Map<string, PlacedServer>();
   readonly deploymentPrefix: string;
-  /** Removals owed to nodes that were offline or did not answer (tombstones). */
-  readonly pendingRemovals = new PendingRemovals();
+  /** Removals owed to nodes that were offline or did not answer (tombstones, in the declared state). */
+  readonly pendingRemovals: PendingRemovals;
   /** Pays them when the node is live again, and removes superseded VNFC copies (a component to run). */
   readonly returningNodes: ReturningNodes;
 
@@ -89,6 +89,7 @@ export class VimService implements VimOperations {
   ) {
     // Orchestrator deployment names are DNS labels (no dots); agent ids are `<name>.<service>.0`.
     this.deploymentPrefix = `ob-${config.openbaton.type}-${config.openbaton.name}-`;
+    this.pendingRemovals = new PendingRemovals(orchestrator.declared);
     this.returningNodes = new ReturningNodes({
       fleet,
       agent: (nodeId) => agents.client(nodeId),

@@ -9,6 +9,7 @@ import {
   type DeclaredStateStore,
 } from "../../src/fleet/declared";
 import { Orchestrator } from "../../src/fleet/orchestrator";
+import { PendingRemovals } from "../../src/openbaton/pending-removals";
 import { MemoryFleet, silentLogger } from "./memory-fleet";
 
 const IMAGE = "openiotfog/testbox:latest";
@@ -147,5 +148,19 @@ describe("declared state", () => {
     });
     expect(fleet.running("a")).toEqual([]);
     expect(await o.list()).toEqual([]);
+  });
+
+  it("the VIM driver's owed removals are tombstones in the declared state: a restart keeps them", async () => {
+    const store = new MemoryDeclaredStateStore();
+    const before = new PendingRemovals(new DeclaredState(store, silentLogger));
+    before.add({ nodeId: "pi-1", deploymentId: "ob-x.gw.0", since: 5, reason: "node offline" });
+    await new Promise((r) => setImmediate(r));
+    const after = new PendingRemovals(new DeclaredState(store, silentLogger));
+    expect(after.forNode("pi-1")).toEqual([
+      { nodeId: "pi-1", deploymentId: "ob-x.gw.0", since: 5, reason: "node offline" },
+    ]);
+    expect(after.drop("pi-1", "ob-x.gw.0")).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    expect(store.load().tombstones).toEqual([]);
   });
 });
