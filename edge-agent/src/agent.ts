@@ -98,6 +98,7 @@ export function createAgent(
         runtime,
         images,
         labels,
+        hostPolicy: config.hostPolicy,
       }),
     ),
     logger.child({ part: "endpoint" }),

@@ -7,6 +7,7 @@ import {
   compileLinearRegExp,
   errorMessage,
   hexIdSchema,
+  hostPolicySchema,
   logConfigSchema,
 } from "@openiotfog/shared";
 import { forwardingConfigSchema } from "./forwarding/config";
@@ -149,6 +150,8 @@ export const agentConfigSchema = z
       .object({ enabled: z.boolean().default(true) })
       .strict()
       .default({}),
+    /** What containers may touch on this node beyond their own files (docs/security.md); least privilege by default. */
+    hostPolicy: hostPolicySchema.default({}),
     log: logConfigSchema,
     labels: z.record(z.string()).default({}),
     /** Hardware event endpoint, monitoring outlets, local REST API, forwarding: docs/agent-events.md. */

@@ -13,6 +13,7 @@ import {
 import { admit } from "./admission";
 import type { AgentConfig } from "./config";
 import type { CapabilityService } from "./discovery/service";
+import { HostPolicyGuard, withSpecExclusivity } from "./host-policy";
 import {
   DEPLOYMENT_LABEL,
   REPLICA_LABEL,
@@ -44,6 +45,9 @@ export class DeploymentManager implements Component {
   private timer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> | undefined;
   private warnedUnknown = new Set<string>();
+  private readonly guard: HostPolicyGuard;
+  /** Saved deployments are judged by the host-safety policy once per process, before anything is re-created. */
+  private savedStateChecked = false;
 
   constructor(
     private readonly config: AgentConfig,
@@ -52,7 +56,9 @@ export class DeploymentManager implements Component {
     private readonly capabilities: CapabilityService,
     private readonly logger: Logger,
     private readonly emit: DeploymentEventSink = () => undefined,
-  ) {}
+  ) {
+    this.guard = new HostPolicyGuard(config.nodeId, config.hostPolicy, runtime, capabilities);
+  }
 
   async start(): Promise<void> {
     this.store.load();
@@ -109,11 +115,16 @@ export class DeploymentManager implements Component {
         }
         if (existing.firstResult !== undefined) return existing.firstResult;
       }
-      const devices =
-        existing?.devices ??
-        (this.config.admission.enabled
+      let devices = existing?.devices;
+      if (devices === undefined) {
+        const request = { deploymentId: params.deploymentId, spec: params.spec, networks: params.networks };
+        this.guard.checkSpec(request);
+        const chosen = this.config.admission.enabled
           ? admit(params, this.capabilities.current(), this.store.all())
-          : params.devices);
+          : params.devices;
+        await this.guard.check({ ...request, devices: chosen }, this.store.all());
+        devices = withSpecExclusivity(params.spec, chosen);
+      }
       await this.ensureImage(params.spec.image);
       const record: DeploymentRecord = existing ?? {
         deploymentId: params.deploymentId,
@@ -200,6 +211,8 @@ export class DeploymentManager implements Component {
           };
         }),
       };
+      // A hardware event may have said where the device is now: that path must be one discovery found too.
+      await this.guard.check(updated, this.store.all());
       await this.store.put(updated);
       await this.removeContainers(id, 5);
       const created = await this.runtime.createContainer(this.containerSpec(updated));
@@ -251,6 +264,10 @@ export class DeploymentManager implements Component {
   }
 
   private async doReconcile(startup: boolean): Promise<void> {
+    if (!this.savedStateChecked) {
+      await this.dropRefusedSavedState();
+      this.savedStateChecked = true;
+    }
     const containers = await this.runtime.listContainers();
     const known = new Set(this.store.all().map((r) => r.deploymentId));
     for (const c of containers) {
@@ -292,6 +309,7 @@ export class DeploymentManager implements Component {
     if (!startup && seen !== undefined && (record.desired !== "running" || seen.state !== "created")) return;
     const [container] = await this.containersOf(record.deploymentId);
     if (container === undefined) {
+      await this.guard.check(record, this.store.all());
       await this.ensureImage(record.spec.image);
       const created = await this.runtime.createContainer(this.containerSpec(record));
       if (record.desired === "running") await this.runtime.startContainer(created.id);
@@ -311,6 +329,31 @@ export class DeploymentManager implements Component {
     }
     if (startup)
       this.emit("deployment.adopted", { deploymentId: record.deploymentId, state: container.state });
+  }
+
+  /**
+   * A saved deployment the host-safety policy refuses (written before the policy was narrowed, or by hand into
+   * the state file) is not re-created: its record and its container go, with an error in the log and a
+   * `deployment.failed` event, so a host-root container cannot survive a reboot through the saved state.
+   */
+  private async dropRefusedSavedState(): Promise<void> {
+    for (const record of this.store.all()) {
+      const violations = await this.guard.violations(record, this.store.all());
+      if (violations.length === 0) continue;
+      const error = violations.map((v) => v.message).join("; ");
+      this.logger.error("saved deployment refused by the host-safety policy; removing it", {
+        deploymentId: record.deploymentId,
+        service: record.spec.name,
+        violations: error,
+      });
+      await this.removeContainers(record.deploymentId, 0);
+      await this.store.delete(record.deploymentId);
+      this.emit("deployment.failed", {
+        deploymentId: record.deploymentId,
+        error: `host-safety policy: ${error}`,
+        violations: violations.map((v) => ({ field: v.field, rule: v.rule })),
+      });
+    }
   }
 
   private async ensureImage(image: string): Promise<void> {

@@ -51,6 +51,30 @@ describe("agent configuration", () => {
     ).toThrow(/discovery\.deviceRules\[0\]\.match.*invalid regular expression/);
   });
 
+  it("has a least-privilege host-safety policy unless the operator widens it, and names its bad fields", () => {
+    const strict = resolveAgentConfig(loadConfig(agentConfigSchema, file("nodeId: pi-1\n"), {}));
+    expect(strict.hostPolicy).toEqual({
+      allowBindMounts: [],
+      allowDevicePaths: [],
+      allowHostNetwork: false,
+      allowNetworks: [],
+      allowNetworkDrivers: ["bridge"],
+    });
+    const widened = loadConfig(
+      agentConfigSchema,
+      file("hostPolicy: { allowBindMounts: [/var/lib/line2/], allowHostNetwork: true }\n"),
+      {},
+    );
+    expect(widened.hostPolicy).toMatchObject({ allowBindMounts: ["/var/lib/line2"], allowHostNetwork: true });
+    expect(() =>
+      loadConfig(
+        agentConfigSchema,
+        file("hostPolicy: { allowBindMounts: [srv], allowPrivileged: true }\n"),
+        {},
+      ),
+    ).toThrow(/field "hostPolicy\.allowBindMounts\[0\]": must be an absolute host path.*allowPrivileged/);
+  });
+
   it("takes environment overrides with their types", () => {
     const c = loadConfig(agentConfigSchema, file("nodeId: pi-1\n"), {
       IOTFOG_MQTT__KEEPALIVE_SECONDS: "2",

@@ -14,6 +14,8 @@ export const ErrorCodes = [
   "UNAVAILABLE",
   "PLACEMENT_FAILED",
   "ADMISSION_REFUSED",
+  /** The node's host-safety policy forbids what the request asks (docs/security.md). */
+  "POLICY_REFUSED",
   "RUNTIME_ERROR",
   "IMAGE_NOT_FOUND",
   "PROTOCOL_ERROR",

@@ -8,6 +8,7 @@ export * from "./files";
 export * from "./version";
 export * from "./units";
 export * from "./capabilities/model";
+export * from "./host-policy";
 export * from "./constraints/ast";
 export * from "./constraints/parse";
 export * from "./blueprint/spec";

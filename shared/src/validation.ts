@@ -1,5 +1,6 @@
 import type { ZodError, ZodType, ZodTypeDef } from "zod";
 import { IotFogError, type ErrorCode } from "./errors";
+import { PRIVILEGE_FIELD_NAMES } from "./host-policy/schema";
 
 /** `a.b[2].c` for a zod issue path. */
 export function fieldPath(path: ReadonlyArray<string | number>): string {
@@ -13,7 +14,15 @@ export function fieldPath(path: ReadonlyArray<string | number>): string {
 
 /** One line per problem, each naming the field: `field "mqtt.url": Invalid url`. */
 export function describeZodError(error: ZodError): string[] {
-  return error.issues.map((issue) => `field "${fieldPath(issue.path)}": ${issue.message}`);
+  return error.issues.map((issue) => {
+    const line = `field "${fieldPath(issue.path)}": ${issue.message}`;
+    const privileged =
+      issue.code === "unrecognized_keys" &&
+      issue.keys.some((k) => PRIVILEGE_FIELD_NAMES.has(k.toLowerCase()));
+    return privileged
+      ? `${line} (no field may grant a container host privileges: host-safety policy, docs/security.md)`
+      : line;
+  });
 }
 
 /**

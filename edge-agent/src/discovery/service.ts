@@ -51,6 +51,8 @@ export class CapabilityService extends EventEmitter<CapabilityEvents> implements
   private timers: NodeJS.Timeout[] = [];
   private deviceOverlay: ((discovered: Device[]) => Device[]) | undefined;
   private scanning: Promise<DeviceChanges> | undefined;
+  /** What the last scan of sysfs and /dev found, before hardware events are layered over it. */
+  private scanned: Device[] = [];
   /** The config's labels until the operator label layer hands over the effective ones (setLabels). */
   private labels: Record<string, string>;
 
@@ -133,6 +135,20 @@ export class CapabilityService extends EventEmitter<CapabilityEvents> implements
     return this.current();
   }
 
+  /**
+   * Kernel and stable paths of the devices the agent's own discovery found (sysfs and /dev), never those only a
+   * hardware event reported: the host-safety policy maps only these into containers. `rescan` scans first.
+   */
+  async discoveredDevicePaths(rescan: boolean): Promise<Set<string>> {
+    if (rescan) await this.rescanDevices();
+    const paths = new Set<string>();
+    for (const d of this.scanned) {
+      paths.add(d.path);
+      if (d.stablePath !== undefined) paths.add(d.stablePath);
+    }
+    return paths;
+  }
+
   /** Rescans devices now; emits `devices` and `changed` when the set differs. */
   rescanDevices(): Promise<DeviceChanges> {
     this.scanning ??= this.doRescan().finally(() => (this.scanning = undefined));
@@ -164,6 +180,7 @@ export class CapabilityService extends EventEmitter<CapabilityEvents> implements
   private async scanDevices(): Promise<Device[]> {
     try {
       const found = await discoverDevices(this.tree, this.config.discovery.deviceRules);
+      this.scanned = found;
       return this.deviceOverlay ? this.deviceOverlay(found) : found;
     } catch (e) {
       this.logger.warn("device scan failed", { error: errorMessage(e) });
@@ -226,6 +243,7 @@ export class CapabilityService extends EventEmitter<CapabilityEvents> implements
       protocols: [...protocols].sort(),
       labels: this.labels,
       engineLabels: this.engineLabels,
+      hostPolicy: this.config.hostPolicy,
     });
   }
 }

@@ -2,6 +2,9 @@ import {
   IOTFOG_VERSION,
   IotFogError,
   PROTOCOL_VERSION,
+  networkDriverViolations,
+  policyRefusal,
+  type HostPolicy,
   type LabelsChange,
   type LabelsSetResult,
 } from "@openiotfog/shared";
@@ -20,6 +23,8 @@ export interface HandlerDeps {
   images: ImageTransfers;
   /** The operators' label layer (labels/store.ts): persists a change, then republishes the capabilities. */
   labels: { change(change: LabelsChange): Promise<LabelsSetResult> };
+  /** The host-safety policy: `networks.create` may use only the drivers it allows. */
+  hostPolicy: HostPolicy;
 }
 
 /** Every command of the protocol, mapped onto the agent's parts. Params arrive validated. */
@@ -64,14 +69,17 @@ export function commandHandlers(d: HandlerDeps): CommandHandlers {
       return {};
     },
     "networks.list": async () => ({ networks: await d.runtime.listNetworks() }),
-    "networks.create": (p) =>
-      d.runtime.createNetwork({
+    "networks.create": (p) => {
+      const violations = networkDriverViolations(p.driver, d.hostPolicy);
+      if (violations.length > 0) throw policyRefusal(d.nodeId, `network ${p.name}`, violations);
+      return d.runtime.createNetwork({
         name: p.name,
         driver: p.driver,
         labels: p.labels,
         ...(p.subnet !== undefined ? { subnet: p.subnet } : {}),
         ...(p.gateway !== undefined ? { gateway: p.gateway } : {}),
-      }),
+      });
+    },
     "networks.remove": async (p) => ({ name: p.name, removed: await d.runtime.removeNetwork(p.name) }),
     "labels.set": (p) => d.labels.change(p),
   };

@@ -29,6 +29,16 @@ export function deployPipeline(opts: DeployPipelineOptions): DeployFn {
       const visited = params.forward?.visited ?? [];
       return visited.length > 0 ? { ...result, route: [...visited, opts.selfNodeId] } : result;
     } catch (e) {
+      if (isIotFogError(e) && e.code === "POLICY_REFUSED") {
+        // Not forwarded: what this node's operator forbids is for the driver's placement to settle, not a peer.
+        opts.bus.emit({
+          type: "policy.refused",
+          message: e.message,
+          deploymentId: params.deploymentId,
+          service: params.spec.name,
+          data: e.details === undefined ? {} : { details: e.details },
+        });
+      }
       if (!isIotFogError(e) || e.code !== "ADMISSION_REFUSED") throw e;
       opts.bus.emit({
         type: "admission.refused",

@@ -18,6 +18,8 @@ export const agentEventTypes = [
   "deployment.degraded",
   "deployment.restored",
   "admission.refused",
+  /** A deploy the node's host-safety policy refused (docs/security.md). */
+  "policy.refused",
   "deploy.forwarded",
   "peer.appeared",
   "peer.lost",
@@ -73,6 +75,7 @@ export function defaultSeverity(type: AgentEventType): EventSeverity {
     case "device.detached":
     case "deployment.degraded":
     case "admission.refused":
+    case "policy.refused":
     case "peer.lost":
     case "hardware.event.rejected":
       return "warn";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { hostPolicySchema } from "../host-policy/schema";
 
 /**
  * What a fog node advertises about itself (the capability model). Agents publish it on discovery and on every
@@ -96,6 +97,8 @@ export const nodeCapabilitiesSchema = z
     labels: z.record(z.string()).default({}),
     /** Labels of the container engine (Swarm `engine.labels`). */
     engineLabels: z.record(z.string()).default({}),
+    /** What the node's host-safety policy allows (docs/security.md); absent: the least-privilege default. */
+    hostPolicy: hostPolicySchema.optional(),
   })
   .strict();
 export type NodeCapabilities = z.infer<typeof nodeCapabilitiesSchema>;

@@ -35,9 +35,16 @@ describe("example blueprints", () => {
     expect(bp.services.map((s) => s.name)).toEqual(["mosquitto", "zigbee2mqtt"]);
     const labels = { zone: "shop-floor" };
     const software = [{ name: "docker", version: "24.0.7" }];
+    // zigbee2mqtt keeps its data in a host directory: the shop-floor nodes' operators allow that bind mount.
+    const hostPolicy = { allowBindMounts: ["/srv/zigbee2mqtt"] };
     const nodes = [
-      node("pi-01", { labels, software }),
-      node("pi-02", { labels, software, devices: [zigbeeDongle("zb-1", { vendorId: "0x10C4" })] }),
+      node("pi-01", { labels, software, hostPolicy }),
+      node("pi-02", {
+        labels,
+        software,
+        hostPolicy,
+        devices: [zigbeeDongle("zb-1", { vendorId: "0x10C4" })],
+      }),
     ];
     const plan = planDeployment(bp.services, { nodes });
     expect(plan.problems).toEqual([]);

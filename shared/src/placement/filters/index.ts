@@ -2,6 +2,7 @@ import type { FilterPlugin } from "../plugin";
 import { constraintsFilter } from "./constraints";
 import { devicesFilter } from "./devices";
 import { distinctPropertyFilter } from "./distinct-property";
+import { hostPolicyFilter } from "./host-policy";
 import { availabilityFilter } from "./online";
 import { replicasPerNodeFilter } from "./replicas";
 import { resourcesFilter } from "./resources";
@@ -14,4 +15,5 @@ export const filterPlugins: readonly FilterPlugin[] = [
   distinctPropertyFilter,
   resourcesFilter,
   devicesFilter,
+  hostPolicyFilter,
 ];
