@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import mqtt, { type MqttClient } from "mqtt";
-import { createLogger, nodeTopic, parseWith } from "@openiotfog/shared";
+import { createLogger, nodeTopic, parseWith, type HostPolicyInput } from "@openiotfog/shared";
 import {
   agentConfigSchema,
   createAgent,
@@ -37,6 +37,8 @@ export async function startTestAgent(opts: {
   name: string;
   labels?: Record<string, string>;
   openReads?: boolean;
+  /** The agent's host-safety policy, given its temporary directory; default: least privilege. */
+  hostPolicy?: (dir: string) => HostPolicyInput;
 }): Promise<TestAgent> {
   const nodeId = uniqueName(opts.name);
   const dir = await mkdtemp(path.join(os.tmpdir(), `${nodeId}-`));
@@ -58,6 +60,7 @@ export async function startTestAgent(opts: {
         hardware: { bind: "tcp://127.0.0.1:*", udev: false },
         monitoring: { pubBind: "tcp://127.0.0.1:*" },
         rest: { port: 0, token: REST_TOKEN, openReads: opts.openReads ?? false },
+        hostPolicy: opts.hostPolicy?.(dir) ?? {},
       },
       "test agent config",
     ),

@@ -29,7 +29,14 @@ describe("agent hardware events", () => {
     await requireMqtt();
     await requireDocker();
     observer = await observeMqtt(prefix);
-    a = await startTestAgent({ prefix, name: "hw", labels: { line: "3" } });
+    a = await startTestAgent({
+      prefix,
+      name: "hw",
+      labels: { line: "3" },
+      // The stick exists only because a listener says so (discovery's roots are empty): its operator vouches for
+      // device paths under the agent's directory, where the test makes the stick's device node.
+      hostPolicy: (dir) => ({ allowDevicePaths: [dir] }),
+    });
     client = new AgentClient({ endpoint: a.agent.endpoint.advertise, timeoutMs: 20000, retries: 0 });
     pub = new Subscriber({ linger: 0 });
     pub.connect(a.agent.ops.endpoints().events!);

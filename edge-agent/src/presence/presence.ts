@@ -20,6 +20,9 @@ import type { AgentConfig } from "../config";
 import type { CapabilityService } from "../discovery/service";
 import { PeerTable } from "./peers";
 
+/** Events kept for MQTT while it has not started yet (start-up reconcile: a few per saved deployment). */
+const MAX_EARLY_EVENTS = 64;
+
 export interface PresenceDeps {
   config: AgentConfig;
   capabilities: CapabilityService;
@@ -44,6 +47,11 @@ export class MqttPresence implements Component {
   readonly sessionId = randomUUID();
   readonly peers: PeerTable;
   private client: MqttClient | undefined;
+  /**
+   * Events raised before MQTT starts (the start-up reconcile runs first, offline-first): sent once the client
+   * exists, so a saved deployment refused at start is reported, not only logged. Bounded.
+   */
+  private early: Array<{ type: NodeEventType; data: Record<string, unknown> }> = [];
   private readonly startedAt = Date.now();
   private connects = 0;
   /** The endpoints in the last online presence published, to republish only when they change. */
@@ -131,6 +139,7 @@ export class MqttPresence implements Component {
       },
     });
     this.client = client;
+    for (const e of this.early.splice(0)) this.publishEvent(e.type, e.data);
     client.on("connect", () => void this.onConnect(client));
     client.on("message", (topic, payload) => this.onMessage(topic, payload));
     client.on("error", (e) => this.deps.logger.warn("MQTT error", { error: e.message }));
@@ -240,7 +249,10 @@ export class MqttPresence implements Component {
   /** Publishes a node event (not retained). Queued by MQTT.js while the broker is away. */
   publishEvent(type: NodeEventType, data: Record<string, unknown>): void {
     const client = this.client;
-    if (client === undefined) return;
+    if (client === undefined) {
+      if (this.early.length < MAX_EARLY_EVENTS) this.early.push({ type, data });
+      return;
+    }
     const payload = encodeNodePayload("events", {
       v: MQTT_PAYLOAD_VERSION,
       nodeId: this.nodeId,
