@@ -5,7 +5,7 @@
  * RabbitMQ user). No agents: nothing here touches the fleet.
  */
 import { RABBIT_ADMIN, RABBIT_MGMT_URL, rabbitManagement, uniqueName, waitFor } from "../helpers/services";
-import { getQueueConsumerUsers } from "../nfvo-emulator";
+import { getQueueConsumerUsers, readVnfmError } from "../nfvo-emulator";
 import type { DriverHarness } from "../nfvo-emulator/harness";
 import type { NfvoWithVnfms } from "../nfvo-emulator/vnfm/nfvo-vnfm";
 import { startVnfmHarness } from "../nfvo-emulator/vnfm/nsd-harness";
@@ -49,6 +49,27 @@ describe("fog VNFM: registration, NFVO restart, deregistration", () => {
     ).toBeNull();
     const bad = await nfvo.sendToVnfm(vnfmType, { action: "START" });
     expect(bad).toMatchObject({ action: "ERROR" });
+  });
+
+  it("answers a non-JSON message and an unknown action with the ERROR the NFVO reads, and keeps serving", async () => {
+    const notJson = readVnfmError(await nfvo.sendRawToVnfm(vnfmType, "this is { not json", "(not JSON)"));
+    expect(notJson.exception.detailMessage).toMatch(/message is not JSON/);
+    const unknown = readVnfmError(
+      await nfvo.sendToVnfm(vnfmType, {
+        action: "FROBNICATE",
+        vnfr: { name: "probe", parent_ns_id: "nsr-1" },
+      }),
+    );
+    expect(unknown.exception.detailMessage).toMatch(/unsupported action "FROBNICATE"/);
+    // The record and NSR it came with go back, so the NFVO can mark them ERROR.
+    expect(unknown.nsrId).toBe("nsr-1");
+    expect(unknown.virtualNetworkFunctionRecord).toMatchObject({ name: "probe" });
+    // Still serving: a following valid message is answered.
+    expect(
+      await nfvo.sendToVnfm(vnfmType, { action: "ERROR", vnfr: { name: "probe" }, message: "probe" }),
+    ).toBeNull();
+    const start = await nfvo.sendToVnfm(vnfmType, { action: "START" });
+    expect(readVnfmError(start).exception.detailMessage).toMatch(/START failed/);
   });
 
   it("registers again when the NFVO restarts with an empty database, and serves again", async () => {

@@ -198,3 +198,32 @@ export function fromJson(answer: unknown, type: JavaType): unknown {
       return strictParse(z.array(jString), answer, "List<String>");
   }
 }
+
+/**
+ * VnfmOrErrorMessage as NfvoGsonDeserializerNFVMessage reads it (openbaton-protocol.md §5.4): `exception` is a Java
+ * Throwable (detailMessage, stackTrace, suppressedExceptions, cause), `nsrId` and the VNF record are optional.
+ */
+const javaThrowable: z.ZodType<unknown> = z.lazy(() =>
+  z.object({
+    detailMessage: opt(jString),
+    stackTrace: opt(z.array(z.unknown())),
+    suppressedExceptions: opt(z.array(z.unknown())),
+    cause: opt(javaThrowable),
+  }),
+);
+export const vnfmOrErrorMessageType = z.object({
+  action: z.literal("ERROR"),
+  nsrId: opt(jString),
+  virtualNetworkFunctionRecord: opt(z.record(z.unknown())),
+  exception: z.object({
+    detailMessage: jString,
+    stackTrace: z.array(z.unknown()),
+    suppressedExceptions: z.array(z.unknown()),
+    cause: opt(javaThrowable),
+  }),
+});
+
+/** Reads a VNFM's answer as a VnfmOrErrorMessage; a GsonError when it is not one. */
+export function readVnfmError(answer: unknown): z.infer<typeof vnfmOrErrorMessageType> {
+  return strictParse(vnfmOrErrorMessageType, answer, "VnfmOrErrorMessage");
+}

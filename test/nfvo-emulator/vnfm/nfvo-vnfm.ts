@@ -74,6 +74,16 @@ function withIds(o: unknown, isMap = false): unknown {
   return out;
 }
 
+/** A body as the traffic log keeps it: parsed when it is JSON, else as `{ raw }`. */
+function parseOrRaw(body: string): Json {
+  try {
+    const v: unknown = JSON.parse(body);
+    return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Json) : { raw: body };
+  } catch {
+    return { raw: body };
+  }
+}
+
 export class NfvoWithVnfms extends NfvoEmulator {
   readonly endpoints = new Map<string, VnfmEndpoint>();
   readonly traffic: VnfmTraffic[] = [];
@@ -228,6 +238,16 @@ export class NfvoWithVnfms extends NfvoEmulator {
 
   /** RabbitVnfmSender.sendCommand: convertSendAndReceive("openbaton-exchange", endpoint, json). */
   async sendToVnfm(endpointType: string, message: Json, timeoutMs = 60000): Promise<Json | null> {
+    return this.sendRawToVnfm(endpointType, JSON.stringify(message), String(message.action), timeoutMs);
+  }
+
+  /** Sends any body (e.g. not JSON) the way sendToVnfm sends a message, and waits for the reply. */
+  async sendRawToVnfm(
+    endpointType: string,
+    body: string,
+    action: string,
+    timeoutMs = 60000,
+  ): Promise<Json | null> {
     const endpoint = this.endpoints.get(endpointType);
     if (endpoint === undefined || !endpoint.enabled || !endpoint.active) {
       throw new Error(
@@ -237,18 +257,18 @@ export class NfvoWithVnfms extends NfvoEmulator {
     const ch = this.vnfmChannel;
     if (ch === undefined) throw new Error("NFVO emulator not started");
     const correlationId = randomUUID();
-    this.traffic.push({ direction: "to-vnfm", action: String(message.action), body: message });
+    this.traffic.push({ direction: "to-vnfm", action, body: parseOrRaw(body) });
     const answer = new Promise<Json | null>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(correlationId);
-        reject(new Error(`the VNFM did not answer ${String(message.action)} within ${timeoutMs} ms`));
+        reject(new Error(`the VNFM did not answer ${action} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(correlationId, (body) => {
+      this.pending.set(correlationId, (reply) => {
         clearTimeout(timer);
-        resolve(body);
+        resolve(reply);
       });
     });
-    ch.publish(OPENBATON_EXCHANGE, endpoint.endpoint, Buffer.from(JSON.stringify(message), "utf8"), {
+    ch.publish(OPENBATON_EXCHANGE, endpoint.endpoint, Buffer.from(body, "utf8"), {
       correlationId,
       replyTo: "amq.rabbitmq.reply-to",
     });
