@@ -1,4 +1,4 @@
-import type { ZodError, ZodType, ZodTypeDef } from "zod";
+import type { ZodError, ZodIssue, ZodType, ZodTypeDef } from "zod";
 import { IotFogError, type ErrorCode } from "./errors";
 import { PRIVILEGE_FIELD_NAMES } from "./host-policy/schema";
 
@@ -14,15 +14,16 @@ export function fieldPath(path: ReadonlyArray<string | number>): string {
 
 /** One line per problem, each naming the field: `field "mqtt.url": Invalid url`. */
 export function describeZodError(error: ZodError): string[] {
-  return error.issues.map((issue) => {
-    const line = `field "${fieldPath(issue.path)}": ${issue.message}`;
-    const privileged =
-      issue.code === "unrecognized_keys" &&
-      issue.keys.some((k) => PRIVILEGE_FIELD_NAMES.has(k.toLowerCase()));
-    return privileged
-      ? `${line} (no field may grant a container host privileges: host-safety policy, docs/security.md)`
-      : line;
-  });
+  return error.issues.map((issue) => `field "${fieldPath(issue.path)}": ${issueMessage(issue)}`);
+}
+
+/** A zod issue's message; an unknown key that would grant privileges (`privileged`, `cap_add`) says why it is refused. */
+export function issueMessage(issue: ZodIssue): string {
+  const privileged =
+    issue.code === "unrecognized_keys" && issue.keys.some((k) => PRIVILEGE_FIELD_NAMES.has(k.toLowerCase()));
+  return privileged
+    ? `${issue.message} (no field may grant a container host privileges: host-safety policy, docs/security.md)`
+    : issue.message;
 }
 
 /**

@@ -5,7 +5,7 @@ import { readConstraints, readPreferences, readSpread } from "../constraints/par
 import type { InputProblem } from "../constraints/problems";
 import { IotFogError } from "../errors";
 import { parseBytes } from "../units";
-import { fieldPath } from "../validation";
+import { fieldPath, issueMessage } from "../validation";
 import { orderByDependencies } from "./dependencies";
 import {
   restartPolicies,
@@ -311,7 +311,7 @@ export function parseBlueprint(text: string, source = "blueprint"): Blueprint {
       source,
       doc,
       lines,
-      raw.error.issues.map((i) => ({ path: i.path, message: i.message })),
+      raw.error.issues.map((i) => ({ path: i.path, message: issueMessage(i) })),
     );
   }
   const problems: InputProblem[] = [];
@@ -341,7 +341,8 @@ export function parseBlueprint(text: string, source = "blueprint"): Blueprint {
         if (i.path[0] === "name") continue; // reported above, with the template's own line
         const { path, exact } = blueprintPathOf(base, i.path);
         // When the blueprint path is only approximate, say which ServiceSpec field is meant.
-        problems.push({ path, message: exact ? i.message : `${fieldPath(i.path)}: ${i.message}` });
+        const message = issueMessage(i);
+        problems.push({ path, message: exact ? message : `${fieldPath(i.path)}: ${message}` });
       }
   }
   if (problems.length > 0) throw located(source, doc, lines, problems);

@@ -1,6 +1,7 @@
 import {
   IotFogError,
   deployParamsSchema,
+  parseBlueprint,
   deployViolations,
   hostPolicySchema,
   networkDriverViolations,
@@ -282,6 +283,25 @@ describe("fields that would grant privileges do not exist", () => {
       new RegExp(
         `field "spec": Unrecognized key\\(s\\) in object: '${key}' \\(no field may grant a container host privileges: host-safety policy`,
       ),
+    );
+  });
+});
+
+describe("privilege fields in a blueprint", () => {
+  it("are refused with the line, the field and the reason", () => {
+    const blueprint = [
+      "tosca_definitions_version: openiotfog_blueprint_1_0",
+      "metadata: { name: x }",
+      "topology_template:",
+      "  node_templates:",
+      "    a:",
+      "      type: openiotfog.nodes.Container",
+      "      properties:",
+      "        image: openiotfog/testbox:latest",
+      "        privileged: true",
+    ].join("\n");
+    expect(() => parseBlueprint(blueprint)).toThrow(
+      /blueprint:\d+: field "topology_template\.node_templates\.a\.properties": Unrecognized key\(s\) in object: 'privileged' \(no field may grant a container host privileges/,
     );
   });
 });

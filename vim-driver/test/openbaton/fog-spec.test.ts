@@ -31,6 +31,12 @@ describe("fog spec in userdata", () => {
     expect(() => parseFogSpec("#iotfog-spec/v1 {}\n#iotfog-spec/v1 {}")).toThrow(/2 "#iotfog-spec\/" lines/);
   });
 
+  it("refuses a field that would grant privileges, saying why (host-safety policy)", () => {
+    expect(() => parseFogSpec('#iotfog-spec/v1 {"privileged": true, "cap_add": ["SYS_ADMIN"]}')).toThrow(
+      /Unrecognized key\(s\) in object: 'privileged', 'cap_add' \(no field may grant a container host privileges/,
+    );
+  });
+
   it("reads constraints from metadata maps", () => {
     expect(constraintsFromMetadata({ "iotfog.constraints": "a==b; c!=d\ne==f" })).toEqual([
       "a==b",
