@@ -1,7 +1,8 @@
 /**
  * The agent as a real process (`iotfog agent --config FILE`, built CLI) against Mosquitto and Docker:
  * presence and capabilities seen by an independent MQTT client, the last-will on SIGKILL, and offline-first
- * recovery: after a kill and restart, a surviving container is re-adopted and a removed one re-created.
+ * recovery: after a kill and restart, a surviving container is re-adopted, a removed one re-created, and one
+ * stopped while the agent was down (what a host reboot leaves) started again and reported adopted.
  */
 import { execFileSync, type ChildProcess } from "node:child_process";
 import { AgentClient } from "@openiotfog/shared";
@@ -69,12 +70,16 @@ it("announces itself, survives SIGKILL with a last-will, and re-adopts / re-crea
   const client = new AgentClient({ endpoint: online.payload.endpoint!, timeoutMs: 5000, retries: 2 });
   const keep = uniqueName("keep");
   const lose = uniqueName("lose");
+  const reboot = uniqueName("reboot");
   const spec = (name: string) => ({ name, image: TEST_IMAGE, command: ["sleep", "3600"] });
   let keptId: string;
+  let rebootedId: string;
   try {
     keptId = (await client.call("deploy", { deploymentId: keep, spec: spec("kept") })).deployment
       .containerId!;
     await client.call("deploy", { deploymentId: lose, spec: spec("lost") });
+    rebootedId = (await client.call("deploy", { deploymentId: reboot, spec: spec("rebooted") })).deployment
+      .containerId!;
   } finally {
     await client.close();
   }
@@ -86,9 +91,12 @@ it("announces itself, survives SIGKILL with a last-will, and re-adopts / re-crea
   const will = await watcher.waitFor("presence", (m) => m.payload.state === "offline", { since: killedAt });
   expect(will.payload).toMatchObject({ reason: "lost", sessionId: online.payload.sessionId });
 
-  // While the agent is down, someone removes one of its containers.
+  // While the agent is down, someone removes one of its containers; another one is stopped, as a host reboot
+  // leaves it (`exited`, not removed).
   const [lost] = await containersOf(lose);
   await docker().getContainer(lost!.Id).remove({ force: true });
+  await docker().getContainer(rebootedId!).stop({ t: 0 });
+  expect((await containersOf(reboot)).map((c) => c.State)).toEqual(["exited"]);
 
   // Restart: nobody is asked; the agent works from its state file.
   const restartedAt = Date.now();
@@ -105,6 +113,21 @@ it("announces itself, survives SIGKILL with a last-will, and re-adopts / re-crea
   expect(recreated.Id).not.toBe(lost!.Id);
   const kept = await containersOf(keep);
   expect(kept.map((c) => [c.Id, c.State])).toEqual([[keptId, "running"]]);
+  // The stopped one is started again (the same container) and reported adopted, with the state it was found in.
+  const adopted = await watcher.waitFor(
+    "events",
+    (m) => m.payload.type === "deployment.adopted" && m.payload.data.deploymentId === reboot,
+    { since: restartedAt, what: "deployment.adopted for the container stopped while the agent was down" },
+  );
+  expect(adopted.payload.data.state).toBe("exited");
+  const rebooted = await waitFor(
+    async () => {
+      const [c] = await containersOf(reboot);
+      return c?.State === "running" ? c : undefined;
+    },
+    { timeoutMs: 15000, what: "the stopped container to run again" },
+  );
+  expect(rebooted.Id).toBe(rebootedId!);
 
   // A graceful stop says goodbye itself.
   const stoppedAt = Date.now();
