@@ -6,7 +6,8 @@
  * hardware event reports at a path discovery never found is not mapped, and a host-root deployment in the saved
  * state does not come back when the agent restarts under the default policy.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { AgentClient, type ServiceSpecInput } from "@openiotfog/shared";
@@ -27,7 +28,7 @@ import type { DriverHarness } from "../nfvo-emulator/harness";
 import type { NfvoWithVnfms } from "../nfvo-emulator/vnfm/nfvo-vnfm";
 import { loadNsd, startVnfmHarness } from "../nfvo-emulator/vnfm/nsd-harness";
 import { listenerPublishes } from "./agent-events-harness";
-import { DiscoveryWatcher, passthroughTree, startInProcess, testAgentSetup } from "./agent-helpers";
+import { DiscoveryWatcher, REPO, passthroughTree, startInProcess, testAgentSetup } from "./agent-helpers";
 
 type Json = Record<string, unknown>;
 
@@ -114,7 +115,7 @@ describe("host-safety policy: the host-root deploy is refused from every entry p
     expect((await client.call("list", {})).deployments).toEqual([]);
   });
 
-  it("the fleet API: the placement explanation names the field and the rule, as the CLI prints it", async () => {
+  it("the fleet API: the placement explanation names the field and the rule", async () => {
     const res = await fetch(`${apiUrl}/api/v1/deployments`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
@@ -130,6 +131,38 @@ describe("host-safety policy: the host-root deploy is refused from every entry p
     expect(body.error.message).toContain(
       `host policy allows spec.networks[0] (rule host-network): refused by ${nodeId}`,
     );
+  });
+
+  it("the CLI: `iotfog deploy` of a host-root blueprint prints the explanation and fails", async () => {
+    const file = path.join(tree, "host-root.yaml");
+    writeFileSync(
+      file,
+      [
+        "tosca_definitions_version: openiotfog_blueprint_1_0",
+        "metadata: { name: host-root }",
+        "topology_template:",
+        "  node_templates:",
+        "    host-root:",
+        "      type: openiotfog.nodes.Container",
+        "      properties:",
+        `        image: ${TEST_IMAGE}`,
+        '        volumes: ["/:/host"]',
+        "        networks: [host]",
+      ].join("\n"),
+    );
+    // Asynchronous: the fleet API it talks to runs in this process.
+    const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [path.join(REPO, "cli/bin/iotfog.js"), "deploy", file, "--api-url", apiUrl, "--token", token],
+        { env: { ...process.env, IOTFOG_LOG_SILENT: "1" }, timeout: 60000 },
+        (e, _stdout, stderr) => resolve({ code: e === null ? 0 : (e.code as number | null), stderr }),
+      );
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain("host policy allows spec.volumes[0].source (rule bind-mount)");
+    expect(run.stderr).toContain("host policy allows spec.networks[0] (rule host-network)");
+    expect(run.stderr).toMatch(BIND_MOUNT_NAMED);
   });
 
   it("an Open Baton launch: the exception's detailMessage names the field and the rule", async () => {
