@@ -13,7 +13,7 @@ import {
 import { admit } from "./admission";
 import type { AgentConfig } from "./config";
 import type { CapabilityService } from "./discovery/service";
-import { HostPolicyGuard, withSpecExclusivity } from "./host-policy";
+import { HostPolicyGuard, dropRefusedSavedState, withSpecExclusivity } from "./host-policy";
 import {
   DEPLOYMENT_LABEL,
   REPLICA_LABEL,
@@ -265,7 +265,14 @@ export class DeploymentManager implements Component {
 
   private async doReconcile(startup: boolean): Promise<void> {
     if (!this.savedStateChecked) {
-      await this.dropRefusedSavedState();
+      await dropRefusedSavedState({
+        guard: this.guard,
+        store: this.store,
+        logger: this.logger,
+        emit: this.emit,
+        serial: (id, fn) => this.serial(id, fn),
+        removeContainers: (id) => this.removeContainers(id, 0),
+      });
       this.savedStateChecked = true;
     }
     const containers = await this.runtime.listContainers();
@@ -329,31 +336,6 @@ export class DeploymentManager implements Component {
     }
     if (startup)
       this.emit("deployment.adopted", { deploymentId: record.deploymentId, state: container.state });
-  }
-
-  /**
-   * A saved deployment the host-safety policy refuses (written before the policy was narrowed, or by hand into
-   * the state file) is not re-created: its record and its container go, with an error in the log and a
-   * `deployment.failed` event, so a host-root container cannot survive a reboot through the saved state.
-   */
-  private async dropRefusedSavedState(): Promise<void> {
-    for (const record of this.store.all()) {
-      const violations = await this.guard.violations(record, this.store.all());
-      if (violations.length === 0) continue;
-      const error = violations.map((v) => v.message).join("; ");
-      this.logger.error("saved deployment refused by the host-safety policy; removing it", {
-        deploymentId: record.deploymentId,
-        service: record.spec.name,
-        violations: error,
-      });
-      await this.removeContainers(record.deploymentId, 0);
-      await this.store.delete(record.deploymentId);
-      this.emit("deployment.failed", {
-        deploymentId: record.deploymentId,
-        error: `host-safety policy: ${error}`,
-        violations: violations.map((v) => ({ field: v.field, rule: v.rule })),
-      });
-    }
   }
 
   private async ensureImage(image: string): Promise<void> {

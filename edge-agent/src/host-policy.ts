@@ -1,5 +1,7 @@
 import {
   deployViolations,
+  type Logger,
+  type NodeEventType,
   policyRefusal,
   specViolations,
   type DeviceAssignment,
@@ -10,7 +12,7 @@ import {
   type ServiceSpec,
 } from "@openiotfog/shared";
 import type { ContainerRuntime } from "./runtime/runtime";
-import type { DeploymentRecord } from "./state/store";
+import type { DeploymentRecord, StateStore } from "./state/store";
 
 /** What a container would be created from: a deploy request after admission, or a saved record. */
 export interface GuardedRequest {
@@ -83,4 +85,49 @@ export function withSpecExclusivity(
   devices: readonly DeviceAssignment[],
 ): DeviceAssignment[] {
   return devices.map((a) => ({ ...a, exclusive: spec.devices[a.requirement]?.exclusive ?? a.exclusive }));
+}
+
+export interface SavedStateSweep {
+  guard: HostPolicyGuard;
+  store: StateStore;
+  logger: Logger;
+  emit: (type: NodeEventType, data: Record<string, unknown>) => void;
+  /** The deployment manager's per-deployment lock. */
+  serial: (id: string, fn: () => Promise<void>) => Promise<void>;
+  removeContainers: (id: string) => Promise<unknown>;
+}
+
+/**
+ * A saved deployment the host-safety policy refuses (written before the policy was narrowed, or by hand into the
+ * state file) is not re-created: its record and its container go (Docker's restart policy would bring the
+ * container back after a reboot), with an error in the log and a `deployment.failed` event, so a host-root
+ * container cannot survive a reboot through the saved state. Oldest first, each judged against the ones kept
+ * before it: of two holding one exclusive stick, the first holder stays.
+ */
+export async function dropRefusedSavedState(d: SavedStateSweep): Promise<void> {
+  const kept: DeploymentRecord[] = [];
+  for (const saved of [...d.store.all()].sort((a, b) => a.createdAt - b.createdAt)) {
+    await d.serial(saved.deploymentId, async () => {
+      const record = d.store.get(saved.deploymentId);
+      if (record === undefined) return; // removed meanwhile
+      const violations = await d.guard.violations(record, kept);
+      if (violations.length === 0) {
+        kept.push(record);
+        return;
+      }
+      const error = violations.map((v) => v.message).join("; ");
+      d.logger.error("saved deployment refused by the host-safety policy; removing it", {
+        deploymentId: record.deploymentId,
+        service: record.spec.name,
+        violations: error,
+      });
+      await d.removeContainers(record.deploymentId);
+      await d.store.delete(record.deploymentId);
+      d.emit("deployment.failed", {
+        deploymentId: record.deploymentId,
+        error: `host-safety policy: ${error}`,
+        violations: violations.map((v) => ({ field: v.field, rule: v.rule })),
+      });
+    });
+  }
 }
