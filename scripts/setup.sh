@@ -8,7 +8,8 @@
 # service answers and prints what it did. No container registry is needed.
 #
 # Environment: IOTFOG_SETUP_SKIP_BROWSER=1 skips Chromium (a fog node running only the agent does not need it);
-# IOTFOG_SETUP_SECOND_ENGINE=0 skips the second Docker engine that the test suite uses as a second fog node.
+# IOTFOG_SETUP_SECOND_ENGINE=0 skips the second Docker engine that the test suite uses as a second fog node;
+# IOTFOG_SETUP_ARM64=0 skips the emulated arm64 agent (scripts/arm64-agent.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -138,6 +139,14 @@ else
   $SUDO mosquitto -d -c "$ROOT/scripts/mosquitto.conf"
   wait_until "Mosquitto on 127.0.0.1:1883" 30 mqtt_up
   did+=("started Mosquitto on 127.0.0.1:1883")
+fi
+
+# --- The emulated arm64 agent (a Raspberry Pi's architecture; issue 15) ----------------------------------
+# qemu-user-static, Node 20 for linux-arm64 and the agent's dependencies for linux-arm64: scripts/arm64-agent.sh.
+# IOTFOG_SETUP_ARM64=0 skips it (a fog node does not need it); the test suite does.
+if [ "${IOTFOG_SETUP_ARM64:-1}" = "1" ]; then
+  out=$(bash "$ROOT/scripts/arm64-agent.sh")
+  if [ -n "$out" ]; then did+=("$out"); else say "arm64 agent (qemu, Node for linux-arm64, dependencies) ready"; fi
 fi
 
 # --- Local test images -----------------------------------------------------------------------------

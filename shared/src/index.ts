@@ -9,6 +9,7 @@ export * from "./version";
 export * from "./units";
 export * from "./capabilities/model";
 export * from "./host-policy";
+export * from "./capabilities/platform";
 export * from "./constraints/ast";
 export * from "./constraints/parse";
 export * from "./blueprint/spec";

@@ -235,7 +235,12 @@ export class CapabilityService extends EventEmitter<CapabilityEvents> implements
       nodeId: this.config.nodeId,
       hostname: platform.hostname,
       role: this.config.role,
-      platform: { arch: platform.arch, os: platform.os, kernel: platform.kernel },
+      platform: {
+        arch: platform.arch,
+        ...(platform.variant === undefined ? {} : { variant: platform.variant }),
+        os: platform.os,
+        kernel: platform.kernel,
+      },
       agentVersion: IOTFOG_VERSION,
       resources: { cpu: fingerprintCpu(), memory: fingerprintMemory(), disk },
       devices,

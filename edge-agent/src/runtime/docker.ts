@@ -23,6 +23,7 @@ import {
   type RuntimeInfo,
   type RuntimeVersion,
 } from "./runtime";
+import { ImagePlatformCache, type InspectedPlatform } from "./image-platforms";
 
 export interface DockerRuntimeOptions {
   socketPath: string;
@@ -96,6 +97,14 @@ export class DockerRuntime implements ContainerRuntime {
   readonly nodeId: string;
   private readonly docker: Docker;
   private readonly logger: Logger;
+  private readonly imagePlatforms = new ImagePlatformCache(async (id) => {
+    try {
+      return (await this.docker.getImage(id).inspect()) as InspectedPlatform;
+    } catch (e) {
+      if ((e as DockerApiError).statusCode === 404) return undefined;
+      throw e;
+    }
+  });
 
   constructor(opts: DockerRuntimeOptions) {
     this.docker = new Docker({ socketPath: opts.socketPath });
@@ -286,12 +295,18 @@ export class DockerRuntime implements ContainerRuntime {
   async listImages(): Promise<ImageSummary[]> {
     try {
       const list = await this.docker.listImages();
-      return list.map((i) => ({
-        id: i.Id,
-        tags: (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>"),
-        sizeBytes: i.Size,
-        createdAt: i.Created * 1000,
-      }));
+      const out: ImageSummary[] = [];
+      for (const i of list) {
+        const platform = await this.imagePlatforms.of(i.Id);
+        out.push({
+          id: i.Id,
+          tags: (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>"),
+          sizeBytes: i.Size,
+          createdAt: i.Created * 1000,
+          ...(platform === undefined ? {} : { platform }),
+        });
+      }
+      return out;
     } catch (e) {
       throw dockerError(e, "list images");
     }

@@ -1,5 +1,6 @@
 import type {
   DeploymentState,
+  ImagePlatform,
   NetworkAttachment,
   NetworkInfo,
   PortMapping,
@@ -65,6 +66,8 @@ export interface ImageSummary {
   tags: string[];
   sizeBytes: number;
   createdAt: number;
+  /** What the image was built for; undefined when the engine does not say. */
+  platform?: ImagePlatform;
 }
 
 export interface CreateNetworkOptions {

@@ -83,6 +83,8 @@ export const nodeCapabilitiesSchema = z
     platform: z
       .object({
         arch: z.enum(nodeArchitectures),
+        /** ARM revision for `arm` (`v6`, `v7`), as image platforms name it; absent elsewhere. */
+        variant: nonEmpty.optional(),
         os: nonEmpty,
         kernel: z.string().default(""),
       })

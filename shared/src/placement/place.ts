@@ -1,4 +1,5 @@
 import type { ServiceSpec } from "../blueprint/spec";
+import { imageKey } from "../capabilities/platform";
 import { IotFogError } from "../errors";
 import { failureSentence } from "./explain";
 import { filterPlugins } from "./filters";
@@ -118,6 +119,7 @@ export function place(
     spec: request.spec,
     who,
     nodes,
+    imagePlatforms: snapshot.images?.[imageKey(request.spec.image)],
     nodesRunningService: () =>
       (runningSet ??= nodeSetOf((running ??= statesRunningService(nodes, who)), who)),
   };

@@ -51,7 +51,7 @@ export function planDeployment(
   for (const spec of orderByDependencies(specs)) {
     for (let replica = 0; replica < spec.replicas; replica++) {
       const request = deploymentId === undefined ? { spec, replica } : { spec, replica, deploymentId };
-      const decision = place(request, { nodes }, placementOptions);
+      const decision = place(request, { ...snapshot, nodes }, placementOptions);
       replicas.push({ service: spec.name, replica, decision });
       if (!decision.ok) {
         problems.push(`${spec.name} replica ${replica}: ${decision.message}`);
@@ -70,7 +70,7 @@ export function planDeployment(
       nodes[i] = { ...chosen, allocations: [...chosen.allocations, allocation] };
     }
   }
-  return { ok: problems.length === 0, replicas, problems, snapshot: { nodes } };
+  return { ok: problems.length === 0, replicas, problems, snapshot: { ...snapshot, nodes } };
 }
 
 /** A loss to simulate. */
@@ -127,7 +127,7 @@ export function applyScenario(snapshot: ClusterSnapshot, scenario: WhatIfScenari
         },
       };
     });
-  return { nodes };
+  return { ...snapshot, nodes };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ServiceSpec } from "../blueprint/spec";
+import type { ImagePlatform } from "../capabilities/platform";
 import { NodeView, type RequestIdentity } from "./node-view";
 import type { NodeState, PlacementRequest } from "./types";
 
@@ -13,6 +14,8 @@ export interface PlacementContext {
   who: RequestIdentity;
   /** Every node of the snapshot, also the ones later filtered out. */
   nodes: readonly NodeState[];
+  /** The platforms the requested image is known to exist for; undefined when no node reported it. */
+  imagePlatforms: readonly ImagePlatform[] | undefined;
   /** Nodes already holding replicas of this service (cluster-wide counts: spread, distinct_property). Memoised. */
   nodesRunningService: () => NodeSet;
 }

@@ -5,6 +5,7 @@ import {
   type Device,
   type NodeCapabilities,
 } from "../capabilities/model";
+import type { ImagePlatform } from "../capabilities/platform";
 import { serviceSpecSchema, type ServiceSpec } from "../blueprint/spec";
 
 /**
@@ -50,6 +51,11 @@ export interface NodeState {
 /** The fleet at one instant. Treat as immutable while a placement runs. */
 export interface ClusterSnapshot {
   nodes: NodeState[];
+  /**
+   * The platforms each image is known to exist for (learnt from the nodes holding it), keyed by `imageKey`. An
+   * image not listed is unknown: placement does not constrain it and the node's pull decides.
+   */
+  images?: Record<string, ImagePlatform[]>;
 }
 
 export const placementRequestSchema = z

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { nodeCapabilitiesSchema } from "../capabilities/model";
+import { imagePlatformSchema } from "../capabilities/platform";
 import { serviceSpecSchema } from "../blueprint/spec";
 import { deviceAssignmentSchema } from "../placement/types";
 
@@ -164,7 +165,14 @@ export const logsResultSchema = z.object({ lines: z.array(logLineSchema) }).stri
 
 // ---------------------------------------------------------------------------------------------------- images
 export const imageInfoSchema = z
-  .object({ id: z.string(), tags: z.array(z.string()), sizeBytes: byteCount, createdAt: epochMs })
+  .object({
+    id: z.string(),
+    tags: z.array(z.string()),
+    sizeBytes: byteCount,
+    createdAt: epochMs,
+    /** What the image was built for (Docker's image inspect: Os / Architecture / Variant); absent from old agents. */
+    platform: imagePlatformSchema.optional(),
+  })
   .strict();
 export const imagesListResultSchema = z.object({ images: z.array(imageInfoSchema) }).strict();
 

@@ -3,6 +3,7 @@ import { constraintsFilter } from "./constraints";
 import { devicesFilter } from "./devices";
 import { distinctPropertyFilter } from "./distinct-property";
 import { hostPolicyFilter } from "./host-policy";
+import { imagePlatformFilter } from "./image-platform";
 import { availabilityFilter } from "./online";
 import { replicasPerNodeFilter } from "./replicas";
 import { resourcesFilter } from "./resources";
@@ -16,4 +17,5 @@ export const filterPlugins: readonly FilterPlugin[] = [
   resourcesFilter,
   devicesFilter,
   hostPolicyFilter,
+  imagePlatformFilter,
 ];
