@@ -174,11 +174,11 @@ export function createApiApp(opts: ApiAppOptions): express.Express {
   });
 
   // ------------------------------------------------------------------------------------------ placement
-  api.post("/placement/explain", (req, res) => {
+  api.post("/placement/explain", async (req, res) => {
     const body = parseWith(explainBodySchema, req.body ?? {}, "body", "BAD_REQUEST");
     const { whatIf, nMinusOne, ...workload } = body;
     res.json(
-      service.explain(workload, {
+      await service.explain(workload, {
         ...(whatIf === undefined ? {} : { whatIf }),
         ...(nMinusOne === undefined ? {} : { nMinusOne }),
       }),

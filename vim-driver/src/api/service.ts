@@ -40,7 +40,10 @@ export interface FleetService {
   deployment(id: string): Promise<DeploymentRecord>;
   deploy(req: WorkloadRequest, onProgress?: (p: DeployProgress) => void): Promise<DeploymentRecord>;
   remove(id: string): Promise<DeploymentRecord>;
-  explain(req: WorkloadRequest, opts?: { whatIf?: WhatIf; nMinusOne?: boolean }): ExplainResult;
+  explain(
+    req: WorkloadRequest,
+    opts?: { whatIf?: WhatIf; nMinusOne?: boolean },
+  ): ExplainResult | Promise<ExplainResult>;
   whatIf(whatIf: WhatIf): WhatIfResult;
   logs(
     id: string,
@@ -106,7 +109,10 @@ export function fleetService(parts: FleetServiceParts): FleetService {
     deployment: (id) => orchestrator.get(id),
     deploy: (req, onProgress) => orchestrator.deploy(req, onProgress),
     remove: (id) => orchestrator.remove(id),
-    explain: (req, opts) => orchestrator.explain(req, opts),
+    explain: async (req, opts) => {
+      await orchestrator.learnImages();
+      return orchestrator.explain(req, opts);
+    },
     whatIf: (w) => orchestrator.whatIf(w),
     logs: (id, opts) => orchestrator.logs(id, opts),
     recentEvents: (opts) => events.recent(opts),

@@ -5,6 +5,7 @@ import type { AgentPool } from "../fleet/agents";
 import { EventLog } from "../fleet/events";
 import { FleetView } from "../fleet/fleet-view";
 import { DeclaredState, FileDeclaredStateStore } from "../fleet/declared";
+import { ImagePlatforms } from "../fleet/image-platforms";
 import { agentLabelWriter } from "../fleet/labels";
 import { Orchestrator } from "../fleet/orchestrator";
 import { ApiServer, resolveApiToken } from "./server";
@@ -50,6 +51,12 @@ export function createOrchestrator(
     declared,
     events: fleet.events,
     logger: logger.child({ part: "orchestrator" }),
+    images: new ImagePlatforms({
+      fleet: fleet.view,
+      agents,
+      logger: logger.child({ part: "image-platforms" }),
+      requestTimeoutMs: config.agents.requestTimeoutMs,
+    }),
     requestTimeoutMs: config.agents.requestTimeoutMs,
     deployTimeoutMs: config.agents.deployTimeoutMs,
     imageTransferTimeoutMs: config.agents.imageTransferTimeoutMs,

@@ -1,6 +1,7 @@
 import { IotFogError, errorMessage, type AgentClient, type Logger } from "@openiotfog/shared";
 import type { AgentDirectory, NodeDirectory } from "./directories";
-import type { DeployProgress } from "./types";
+import { runsOnNode } from "./image-platforms";
+import type { DeployProgress, FleetNode } from "./types";
 
 export type ImageProgress = Extract<DeployProgress, { phase: "image" }>;
 
@@ -35,7 +36,8 @@ export class ImageDistribution {
       let source: AgentClient;
       try {
         source = this.opts.agents.client(other.nodeId);
-        if (!(await hasImage(source, image))) continue;
+        // Only a copy that runs there: an image never goes to a node of another architecture.
+        if (!(await hasImage(source, image, this.opts.fleet.node(nodeId)))) continue;
       } catch {
         continue;
       }
@@ -69,10 +71,13 @@ export class ImageDistribution {
   }
 }
 
-async function hasImage(client: AgentClient, image: string): Promise<boolean> {
+/** Whether the agent holds the image (built for `runsOn`'s platform, when given). */
+async function hasImage(client: AgentClient, image: string, runsOn?: FleetNode): Promise<boolean> {
   const want = withTag(image);
   const { images } = await client.call("images.list", {});
-  return images.some((i) => i.tags.some((t) => withTag(t) === want) || i.id === image);
+  return images.some(
+    (i) => (i.tags.some((t) => withTag(t) === want) || i.id === image) && runsOnNode(i.platform, runsOn),
+  );
 }
 
 function withTag(image: string): string {

@@ -11,6 +11,7 @@ import {
 import { DeclaredState, MemoryDeclaredStateStore } from "./declared";
 import type { AgentDirectory, NodeDirectory } from "./directories";
 import type { EventLog } from "./events";
+import type { ImagePlatforms } from "./image-platforms";
 import { replicaLogs, type LogLine, type LogOptions } from "./logs";
 import { explainWorkload, fleetSnapshot, whatIfLoss } from "./explain";
 import { applyObservation, observeFleet } from "./observed";
@@ -41,6 +42,8 @@ export interface OrchestratorOptions {
   requestTimeoutMs: number;
   deployTimeoutMs: number;
   imageTransferTimeoutMs: number;
+  /** Where the images' platforms are learnt (placement keeps an image off nodes it was not built for). */
+  images?: ImagePlatforms;
   /** How long a list of replica states from the agents stays fresh. */
   refreshTtlMs?: number;
   now?: () => number;
@@ -82,7 +85,15 @@ export class Orchestrator {
 
   /** The fleet as placement sees it: live free resources, and every replica recorded here as an allocation. */
   snapshot(): ClusterSnapshot {
-    return fleetSnapshot(this.opts.fleet, this.deployments.values());
+    return {
+      ...fleetSnapshot(this.opts.fleet, this.deployments.values()),
+      images: this.opts.images?.known(),
+    };
+  }
+
+  /** Asks the nodes for their images' platforms (those not asked lately), for the next placements. */
+  async learnImages(): Promise<void> {
+    await this.opts.images?.refresh();
   }
 
   /** Dry run of a request (explain.ts). */
@@ -111,6 +122,7 @@ export class Orchestrator {
     const { name, services } = this.resolve(req);
     // What the agents run now counts: a deployment found there (e.g. after a restart) is not deployed twice.
     await this.refresh();
+    await this.learnImages();
     if (this.deployments.has(name)) {
       throw new IotFogError(
         "CONFLICT",
