@@ -105,6 +105,7 @@ describe("a mixed fleet: x86_64 and arm64 agents, images placed by their platfor
     await x86?.stop();
   });
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the API's JSON, read field by field below
   async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
     const res = await fetch(`${api}${path}`, {
       method,
@@ -154,7 +155,10 @@ describe("a mixed fleet: x86_64 and arm64 agents, images placed by their platfor
   }
 
   it("the agents report their architectures (the arm64 one emulated)", async () => {
-    const nodes = (await call("GET", "/nodes")).json.nodes as Array<{ nodeId: string; capabilities?: any }>;
+    const nodes = (await call("GET", "/nodes")).json.nodes as Array<{
+      nodeId: string;
+      capabilities?: { platform?: { arch?: string } };
+    }>;
     const arch = Object.fromEntries(nodes.map((n) => [n.nodeId, n.capabilities?.platform?.arch]));
     expect(arch).toEqual({ [x86Node]: "amd64", [piNode]: "arm64" });
   });
