@@ -119,10 +119,11 @@ export class DeploymentManager implements Component {
       if (devices === undefined) {
         const request = { deploymentId: params.deploymentId, spec: params.spec, networks: params.networks };
         this.guard.checkSpec(request);
+        const holders = await this.leaseHolders();
         const chosen = this.config.admission.enabled
-          ? admit(params, this.capabilities.current(), this.store.all())
+          ? admit(params, this.capabilities.current(), holders)
           : params.devices;
-        await this.guard.check({ ...request, devices: chosen }, this.store.all());
+        await this.guard.check({ ...request, devices: chosen }, holders);
         devices = withSpecExclusivity(params.spec, chosen);
       }
       await this.ensureImage(params.spec.image);
@@ -163,6 +164,8 @@ export class DeploymentManager implements Component {
   startDeployment(id: string): Promise<DeploymentInfo> {
     return this.serial(id, async () => {
       const record = { ...this.record(id), desired: "running" as const };
+      // Its container may have died and its devices gone to another deployment meanwhile (leaseHolders).
+      if (record.devices.length > 0) await this.guard.check(record, await this.leaseHolders());
       await this.store.put(record);
       const status = await this.ensureContainer(record);
       await this.runtime.startContainer(status.id);
@@ -220,6 +223,29 @@ export class DeploymentManager implements Component {
       this.emit("deployment.recreated", { deploymentId: id, reason: "devices restored" });
       return this.info(updated);
     });
+  }
+
+  /**
+   * The deployments whose device leases count: all but those whose container died for good (desired running,
+   * exited or dead, and a restart policy of "no": nothing brings it back). A dead container does not keep a stick
+   * from the next service; starting it again is checked against the leases then held.
+   */
+  private async leaseHolders(): Promise<DeploymentRecord[]> {
+    const records = this.store.all();
+    const mayHaveDied = records.filter(
+      (r) => r.devices.length > 0 && r.desired === "running" && r.spec.restart === "no",
+    );
+    if (mayHaveDied.length === 0) return records;
+    const containers = await this.runtime.listContainers();
+    const dead = new Set(
+      mayHaveDied
+        .filter((r) => {
+          const c = containers.find((x) => x.labels[DEPLOYMENT_LABEL] === r.deploymentId);
+          return c !== undefined && (c.state === "exited" || c.state === "dead");
+        })
+        .map((r) => r.deploymentId),
+    );
+    return records.filter((r) => !dead.has(r.deploymentId));
   }
 
   inspect(id: string): Promise<DeploymentInfo> {
