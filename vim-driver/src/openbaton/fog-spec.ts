@@ -63,12 +63,13 @@ export const fogSpecV1Schema = z
   .strict();
 export type FogSpecV1 = z.infer<typeof fogSpecV1Schema>;
 
-export interface ParsedFogSpec extends Omit<FogSpecV1, "resources"> {
+/** The fog spec in memory: the v1 fields, with resources in bytes. */
+export interface FogSpec extends Omit<FogSpecV1, "resources"> {
   resources: { cpus?: number; memoryBytes?: number; diskBytes?: number };
 }
 
 /** Finds and validates the fog spec in userdata; undefined when there is none. Errors name the field. */
-export function parseFogSpec(userdata: string): ParsedFogSpec | undefined {
+export function parseFogSpec(userdata: string): FogSpec | undefined {
   const markers = userdata.split("\n").filter((l) => l.trimStart().startsWith(FOG_SPEC_MARKER)).length;
   if (markers > 1) {
     throw new IotFogError(
@@ -109,7 +110,7 @@ export function parseFogSpec(userdata: string): ParsedFogSpec | undefined {
     throw new IotFogError("BAD_REQUEST", `${source}: not valid JSON (${(e as Error).message})`);
   }
   const spec = parseWith(fogSpecV1Schema, json, source, "BAD_REQUEST");
-  const resources: ParsedFogSpec["resources"] = {};
+  const resources: FogSpec["resources"] = {};
   if (spec.resources.cpus !== undefined) resources.cpus = spec.resources.cpus;
   if (spec.resources.memory !== undefined) {
     resources.memoryBytes = parseBytes(spec.resources.memory, `${source}: resources.memory`);

@@ -18,6 +18,7 @@ import {
   type Server,
   type VimInstance,
 } from "./catalogue";
+import { parseFogSpec, type FogSpec } from "./fog-spec";
 import { decodeBase64Param, isStrictBase64, type PluginRequest } from "./protocol";
 
 /** What launchInstance / launchInstanceAndWait carry, parameters already validated. */
@@ -29,7 +30,8 @@ export interface LaunchRequest {
   keyPair: string;
   networks: ConnectionPoint[];
   securityGroups: string[];
-  userdata: string;
+  /** The fog spec the userdata carried (decoded here, at the NFVO boundary); undefined when it had none. */
+  fog: FogSpec | undefined;
   floatingIps: Record<string, string>;
   keys: Array<{ name?: string | null; publicKey?: string | null }>;
   /** false for launchInstance: answer once the container exists, without waiting for it to run. */
@@ -142,7 +144,7 @@ function launchSpec(name: string, params: readonly string[], wait: boolean): Met
       keyPair: a(optStr, 4),
       networks: a(cpList, 5),
       securityGroups: a(strList, 6),
-      userdata: a(optStr, 7),
+      fog: parseFogSpec(a(optStr, 7)),
       floatingIps: params.length > 8 ? a(floatingMap, 8) : {},
       keys: params.length > 9 ? a(keyList, 9) : [],
       wait,

@@ -14,6 +14,7 @@ import {
   type Server,
   type VimInstance,
 } from "../openbaton/catalogue";
+import { parseFogSpec } from "../openbaton/fog-spec";
 import type { LiveFleet } from "../openbaton/fleet/live-fleet";
 import type { VimService } from "../openbaton/vim-service";
 import type { Json } from "./messages";
@@ -272,7 +273,7 @@ export class FleetFogPort implements FogPort {
       keyPair: "",
       networks,
       securityGroups: [],
-      userdata,
+      fog: parseFogSpec(userdata),
       floatingIps,
       keys: [],
       wait: true,

@@ -1,6 +1,7 @@
 import { constraintsFromMetadata, formatFogSpec, parseFogSpec } from "../../src/openbaton/fog-spec";
 import { WorkerPool } from "../../src/util/worker-pool";
-import { nodeAddress, serviceName, slugOf } from "../../src/openbaton/vim-service";
+import { nodeAddress } from "../../src/openbaton/fleet/live-fleet";
+import { serviceName, slugOf } from "../../src/openbaton/launch-translation";
 
 describe("fog spec in userdata", () => {
   const spec = {

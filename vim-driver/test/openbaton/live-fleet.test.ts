@@ -1,6 +1,5 @@
 import { nodeTopic } from "@openiotfog/shared";
-import { LiveFleet } from "../../src/openbaton/fleet/live-fleet";
-import { nodeAddress } from "../../src/openbaton/vim-service";
+import { LiveFleet, nodeAddress } from "../../src/openbaton/fleet/live-fleet";
 import {
   TOPIC_PREFIX as prefix,
   capabilitiesMessage as capabilities,

@@ -5,7 +5,7 @@ import {
   type PlacedCopy,
   type SupersedeRules,
 } from "../../src/openbaton/pending-removals";
-import { serviceName } from "../../src/openbaton/vim-service";
+import { serviceName } from "../../src/openbaton/launch-translation";
 
 const PREFIX = "ob-docker-fog-";
 

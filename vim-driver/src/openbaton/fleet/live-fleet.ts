@@ -67,3 +67,14 @@ function toLiveNode(n: FleetNode): LiveNode | undefined {
   }
   return { nodeId: n.nodeId, endpoint: n.endpoint, capabilities };
 }
+
+/** The address other fog nodes reach this node at: the host of its command endpoint. */
+export function nodeAddress(node: LiveNode): string {
+  try {
+    const host = new URL(node.endpoint.replace(/^tcp:/, "http:")).hostname.replace(/^\[|\]$/g, "");
+    if (host !== "" && host !== "*" && host !== "0.0.0.0") return host;
+  } catch {
+    // not a URL: fall back to the hostname
+  }
+  return node.capabilities.hostname;
+}
