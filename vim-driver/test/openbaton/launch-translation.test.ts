@@ -31,8 +31,8 @@ const vim: VimInstance = {
 function request(over: Partial<LaunchRequest> = {}, userdata = ""): LaunchRequest {
   const networks: ConnectionPoint[] = [
     { virtual_link_reference: "mgmt", metadata: { "iotfog.constraints": "node.labels.zone==line-1" } },
-    { virtual_link_reference: "data" },
-    { virtual_link_reference: "mgmt" },
+    { virtual_link_reference: "data", metadata: {} },
+    { virtual_link_reference: "mgmt", metadata: {} },
   ];
   return {
     hostname: "sensor-4711",
