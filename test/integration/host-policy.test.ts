@@ -17,6 +17,7 @@ import {
   MQTT_URL,
   TEST_IMAGE,
   containersOfNode,
+  docker,
   freePort,
   requireDocker,
   requireMqtt,
@@ -228,6 +229,46 @@ describe("host-safety policy: the host-root deploy is refused from every entry p
         /devices\[0\]\.hostPath: device path "\/dev\/sda" was not found by this node's device discovery.*\(host-safety rule undiscovered-device\)/,
       ),
     });
+  });
+
+  it("a stick that comes back at a path discovery did not find is not re-mapped: the container keeps its device", async () => {
+    const agent = fleet!.agents[0]!;
+    const hw = agent.ops.endpoints().hardwareEvents!;
+    const deployed = await client.call("deploy", {
+      deploymentId: uniqueName("zb"),
+      spec: {
+        name: "zigbee-gw",
+        image: TEST_IMAGE,
+        command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"],
+        devices: [{ class: "zigbee", serial: "passthrough01", containerPath: "/dev/ttyACM0" }],
+      },
+    });
+    const { deploymentId } = deployed.deployment;
+    expect(deployed.deployment.devices).toEqual([expect.objectContaining({ hostPath: "/dev/null" })]);
+    const stickId = deployed.deployment.devices[0]!.deviceId;
+    try {
+      await listenerPublishes(hw, "detached", { class: "zigbee", serial: "passthrough01" });
+      await waitFor(() => !agent.capabilities.current().devices.some((d) => d.id === stickId), {
+        what: "the stick gone from the capabilities",
+      });
+      // A listener says the same stick is back, as /dev/sda.
+      await listenerPublishes(hw, "attached", { class: "zigbee", serial: "passthrough01", path: "/dev/sda" });
+      const refusal = await waitFor(
+        () => agent.ops.bus.history({ types: ["policy.refused"], deploymentId })[0],
+        { what: "policy.refused for the restore" },
+      );
+      expect(refusal.message).toMatch(
+        /device path "\/dev\/sda" was not found by this node's device discovery/,
+      );
+      const [container] = await containersOfNode(nodeId);
+      expect(container?.Id).toBe(deployed.deployment.containerId);
+      const inspected = await docker().getContainer(container!.Id).inspect();
+      expect((inspected.HostConfig.Devices ?? []).map((d: { PathOnHost: string }) => d.PathOnHost)).toEqual([
+        "/dev/null",
+      ]);
+    } finally {
+      await client.call("remove", { deploymentId, timeoutSeconds: 0 });
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { errorMessage, type Device, type Logger } from "@openiotfog/shared";
+import { errorMessage, isIotFogError, type Device, type Logger } from "@openiotfog/shared";
 import type { EventBus } from "../monitoring/bus";
 
 /** A deployment with the host devices mapped into its container. */
@@ -103,6 +103,17 @@ export class DeviceUsageTracker {
           deploymentId: user.deploymentId,
           error: errorMessage(e),
         });
+        // A device back at a path the host-safety policy does not allow (a listener saying the stick is /dev/sda).
+        if (isIotFogError(e) && e.code === "POLICY_REFUSED") {
+          this.bus.emit({
+            type: "policy.refused",
+            message: e.message,
+            deploymentId: user.deploymentId,
+            service: user.service,
+            deviceId: back[0]?.id,
+            data: e.details === undefined ? {} : { details: e.details },
+          });
+        }
       }
     }
   }
