@@ -88,6 +88,7 @@ export function createAgent(
       maxAttachmentBytes: config.zmq.maxAttachmentBytes,
       replyCacheMs: config.zmq.replyCacheMs,
       clockSkewToleranceMs: config.zmq.clockSkewToleranceMs,
+      maxInFlight: config.zmq.maxInFlight,
     },
     ops.wrapHandlers(
       commandHandlers({

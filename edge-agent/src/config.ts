@@ -2,6 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import {
+  DEFAULT_LIMITS,
   DEFAULT_MAX_ATTACHMENT_BYTES,
   DEFAULT_MAX_ENVELOPE_BYTES,
   compileLinearRegExp,
@@ -103,6 +104,8 @@ export const agentConfigSchema = z
         replyCacheMs: ms(0, 120000),
         /** Slack for the clients' clocks when judging a request's deadline. */
         clockSkewToleranceMs: ms(0, 2000),
+        /** Requests handled at once; beyond it a request gets a retryable UNAVAILABLE reply (docs/security.md). */
+        maxInFlight: z.number().int().min(1).default(DEFAULT_LIMITS.inFlightCommands),
       })
       .strict()
       .default({}),

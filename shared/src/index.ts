@@ -33,3 +33,4 @@ export * from "./placement/scorers";
 export * from "./log-config";
 export * from "./secrets";
 export * from "./linear-regexp";
+export * from "./limits";

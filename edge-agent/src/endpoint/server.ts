@@ -2,7 +2,9 @@ import os from "node:os";
 import { Router } from "zeromq";
 import type { ZodType, ZodTypeDef } from "zod";
 import {
+  DEFAULT_LIMITS,
   IotFogError,
+  LimitRefusals,
   agentCommands,
   decodeRequest,
   encodeReply,
@@ -44,6 +46,8 @@ export interface CommandEndpointOptions {
   maxAttachmentBytes: number;
   replyCacheMs: number;
   clockSkewToleranceMs: number;
+  /** Requests handled at once; beyond it a request gets a retryable UNAVAILABLE reply. */
+  maxInFlight?: number;
 }
 
 /** Commands that change something: their replies are kept so a retry with the same id is answered, not re-run. */
@@ -108,12 +112,20 @@ export class CommandEndpoint implements Component {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly replies = new Map<string, CachedReply>();
   private bound = "";
+  /** Requests refused because maxInFlight were being handled. */
+  readonly busyRefusals: LimitRefusals;
 
   constructor(
     private readonly opts: CommandEndpointOptions,
     private readonly handlers: CommandHandlers,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.busyRefusals = new LimitRefusals(
+      "command endpoint (requests in flight)",
+      opts.maxInFlight ?? DEFAULT_LIMITS.inFlightCommands,
+      logger,
+    );
+  }
 
   async start(): Promise<void> {
     // libzmq drops the connection of a peer whose message exceeds maxMessageSize; keep that hard cap well above
@@ -156,6 +168,19 @@ export class CommandEndpoint implements Component {
       for await (const frames of socket) {
         const [identity, ...body] = frames;
         if (identity === undefined) continue;
+        if (this.inFlight.size >= this.busyRefusals.limit) {
+          // Answered at once without decoding: the caller retries later; memory holds no more than the bound.
+          this.busyRefusals.refuse();
+          const head = body[0];
+          const busy = new IotFogError(
+            "UNAVAILABLE",
+            `agent busy: ${this.inFlight.size} requests in flight (limit ${this.busyRefusals.limit}); retry later`,
+          );
+          void this.send(identity, [
+            encodeReply(errorReply(head === undefined ? "" : salvageIdFromHead(head), busy)),
+          ]);
+          continue;
+        }
         const task = this.handle(identity, body).catch((e: unknown) => {
           this.logger.error("reply failed", { error: errorMessage(e) });
         });
@@ -181,10 +206,18 @@ export class CommandEndpoint implements Component {
   }
 
   private async handle(identity: Buffer, body: Buffer[]): Promise<void> {
+    return this.send(identity, await this.answer(body));
+  }
+
+  /**
+   * The reply frames for one request's frames (after the ROUTER identity): an error reply for anything malformed,
+   * else the command's result. Never throws. Public so the parsing and dispatch can be driven without a socket.
+   */
+  async answer(body: Buffer[]): Promise<Buffer[]> {
     const [head, attachment] = body;
-    const fail = (id: string, e: IotFogError): Promise<void> => {
+    const fail = (id: string, e: IotFogError): Buffer[] => {
       this.logger.debug("request refused", { id, code: e.code, error: e.message });
-      return this.send(identity, [encodeReply(errorReply(id, e))]);
+      return [encodeReply(errorReply(id, e))];
     };
     if (head === undefined || body.length > 2) {
       return fail(
@@ -243,7 +276,7 @@ export class CommandEndpoint implements Component {
         }),
       );
     }
-    if (!REPLAYED.has(command)) return this.send(identity, await this.execute(command, envelope, attachment));
+    if (!REPLAYED.has(command)) return this.execute(command, envelope, attachment);
     this.sweep();
     const cached = this.replies.get(envelope.id);
     if (cached !== undefined) {
@@ -254,7 +287,7 @@ export class CommandEndpoint implements Component {
         );
       }
       this.logger.debug("retried request answered from the first run", { id: envelope.id, command });
-      return this.send(identity, await cached.frames);
+      return cached.frames;
     }
     const frames = this.execute(command, envelope, attachment);
     const entry: CachedReply = { command, frames, expires: Date.now() + this.opts.replyCacheMs };
@@ -263,7 +296,7 @@ export class CommandEndpoint implements Component {
     // A retryable failure (busy, timed out) must run again on retry, not be replayed.
     if (reply.length > 0 && (reply[0]?.includes('"retryable":true') ?? false))
       this.replies.delete(envelope.id);
-    return this.send(identity, reply);
+    return reply;
   }
 
   private sweep(): void {

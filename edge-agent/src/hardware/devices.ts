@@ -1,4 +1,4 @@
-import type { Device } from "@openiotfog/shared";
+import { DEFAULT_LIMITS, type Device } from "@openiotfog/shared";
 import { describesDevice, toCapabilityDevice, type HardwareEvent } from "./events";
 
 export interface DeviceChange {
@@ -7,15 +7,20 @@ export interface DeviceChange {
   source: string;
   /** False when the event repeated what the agent already knew (listeners may resend). */
   changed: boolean;
+  /** Set when an attach event for a new device was refused: the table of event-only devices is full. */
+  refused?: true;
 }
 
 /**
  * The devices hardware events told us about, layered over what discovery found. Attach events add (or refresh)
  * a device; detach events remove one, including a discovered one, until discovery stops seeing it or a new
- * attach event brings it back. Pure: no I/O, the caller passes discovery's latest list.
+ * attach event brings it back. Pure: no I/O, the caller passes discovery's latest list. Devices known only
+ * from events are bounded (`maxDevices`): a listener cannot grow the node's device list without end.
  */
 export class HotplugDevices {
   private readonly attached = new Map<string, { device: Device; source: string }>();
+
+  constructor(readonly maxDevices: number = DEFAULT_LIMITS.hotplugDevices) {}
   /** Discovered devices a listener said are gone (discovery may lag behind a listener by an interval). */
   private readonly suppressed = new Set<string>();
 
@@ -28,6 +33,9 @@ export class HotplugDevices {
         current.find((d) => sameDevice(d, device)) ?? discovered.find((d) => sameDevice(d, device));
       if (known !== undefined && event.device.id === undefined) device = { ...device, id: known.id };
       const before = current.find((d) => d.id === device.id);
+      if (!this.attached.has(device.id) && this.attached.size >= this.maxDevices) {
+        return { kind: "attached", device, source: event.source, changed: false, refused: true };
+      }
       this.attached.set(device.id, { device, source: event.source });
       this.suppressed.delete(device.id);
       return {

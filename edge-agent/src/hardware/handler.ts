@@ -9,7 +9,7 @@ export const MAX_HARDWARE_EVENT_BYTES = 64 * 1024;
 /** Rejections that each raise a monitoring event per minute; the rest are only counted. */
 const REJECTED_EVENTS_PER_MINUTE = 20;
 
-export type RejectReason = "frames" | "too_large" | "not_json" | "invalid";
+export type RejectReason = "frames" | "too_large" | "not_json" | "invalid" | "limit";
 
 export interface HardwareStats {
   received: number;
@@ -29,6 +29,8 @@ export interface HardwareEventHandlerOptions {
    * (this is what puts a new ZigBee stick on MQTT within a second).
    */
   onChange: (change: DeviceChange, devices: Device[]) => void | Promise<void>;
+  /** Devices known only from events; default DEFAULT_LIMITS.hotplugDevices. */
+  maxDevices?: number;
 }
 
 /**
@@ -36,18 +38,20 @@ export interface HardwareEventHandlerOptions {
  * node's device list and raises monitoring events. A bad event is logged and counted, never fatal.
  */
 export class HardwareEventHandler {
-  readonly devices = new HotplugDevices();
+  readonly devices: HotplugDevices;
   private readonly stats: HardwareStats = {
     received: 0,
     accepted: 0,
     rejected: 0,
-    rejectedBy: { frames: 0, too_large: 0, not_json: 0, invalid: 0 },
+    rejectedBy: { frames: 0, too_large: 0, not_json: 0, invalid: 0, limit: 0 },
   };
   private windowStart = 0;
   private windowCount = 0;
   private suppressed = 0;
 
-  constructor(private readonly opts: HardwareEventHandlerOptions) {}
+  constructor(private readonly opts: HardwareEventHandlerOptions) {
+    this.devices = new HotplugDevices(opts.maxDevices);
+  }
 
   /** A ZeroMQ message: [event JSON] or [topic, event JSON]. */
   async handleFrames(frames: Buffer[], from: string): Promise<DeviceChange | undefined> {
@@ -82,12 +86,19 @@ export class HardwareEventHandler {
     if (!parsed.success) {
       return this.reject("invalid", `hardware event: ${describeZodError(parsed.error).join("; ")}`, from);
     }
-    return this.apply(parsed.data);
+    return this.apply(parsed.data, from);
   }
 
-  private async apply(event: HardwareEvent): Promise<DeviceChange> {
-    this.stats.accepted += 1;
+  private async apply(event: HardwareEvent, from: string): Promise<DeviceChange | undefined> {
     const change = this.devices.apply(event, this.opts.discovered());
+    if (change.refused === true) {
+      return this.reject(
+        "limit",
+        `${this.devices.maxDevices} devices known from hardware events already; device ${change.device.id} refused`,
+        from,
+      );
+    }
+    this.stats.accepted += 1;
     if (!change.changed) {
       this.opts.logger.debug("hardware event changed nothing", {
         type: event.type,

@@ -1,5 +1,13 @@
 import { EventEmitter } from "node:events";
-import type { HeartbeatPayload, NodeCapabilities, NodeMessage, PresencePayload } from "@openiotfog/shared";
+import {
+  DEFAULT_LIMITS,
+  LimitRefusals,
+  type HeartbeatPayload,
+  type Logger,
+  type NodeCapabilities,
+  type NodeMessage,
+  type PresencePayload,
+} from "@openiotfog/shared";
 
 export interface PeerInfo {
   nodeId: string;
@@ -26,16 +34,35 @@ export interface PeerEvents {
 /**
  * Nodes seen on the discovery topics, with their capabilities and last heartbeat. Pure state plus events: the
  * caller feeds validated messages and calls sweep() on a timer; peers silent for longer than their advertised
- * expiry are marked expired.
+ * expiry are marked expired. The table is bounded (`maxPeers`): a new node beyond it takes the place of the
+ * peer silent for longest among those not online, or is refused (counted, logged) when every peer is online.
  */
 export class PeerTable extends EventEmitter<PeerEvents> {
   private readonly peers = new Map<string, PeerInfo>();
+  readonly refusals: LimitRefusals;
 
   constructor(
     private readonly selfId: string,
     private readonly defaultExpiryMs: number,
+    opts: { maxPeers?: number; logger?: Logger } = {},
   ) {
     super();
+    this.refusals = new LimitRefusals("peer table", opts.maxPeers ?? DEFAULT_LIMITS.peers, opts.logger);
+  }
+
+  /** Room for one more peer: frees the place of the longest-silent peer that is not online, if needed. */
+  private makeRoom(nodeId: string): boolean {
+    if (this.peers.size < this.refusals.limit) return true;
+    let oldest: PeerInfo | undefined;
+    for (const p of this.peers.values()) {
+      if (p.state !== "online" && (oldest === undefined || p.lastSeen < oldest.lastSeen)) oldest = p;
+    }
+    if (oldest === undefined) {
+      this.refusals.refuse({ nodeId });
+      return false;
+    }
+    this.peers.delete(oldest.nodeId);
+    return true;
   }
 
   apply(message: NodeMessage, now: number): void {
@@ -49,7 +76,9 @@ export class PeerTable extends EventEmitter<PeerEvents> {
       }
       return;
     }
-    const peer = this.peers.get(message.nodeId) ?? {
+    const known = this.peers.get(message.nodeId);
+    if (known === undefined && !this.makeRoom(message.nodeId)) return;
+    const peer = known ?? {
       nodeId: message.nodeId,
       state: "offline" as const,
       lastSeen: now,

@@ -65,7 +65,7 @@ export class MqttPresence implements Component {
   constructor(private readonly deps: PresenceDeps) {
     this.prefix = deps.config.mqtt.topicPrefix;
     this.nodeId = deps.config.nodeId;
-    this.peers = new PeerTable(this.nodeId, deps.config.presence.expiryMs);
+    this.peers = new PeerTable(this.nodeId, deps.config.presence.expiryMs, { logger: deps.logger });
   }
 
   private topic(kind: "presence" | "capabilities" | "heartbeat" | "events"): string {

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { Dealer } from "zeromq";
 import { IotFogError, errorMessage } from "../errors";
+import { DEFAULT_LIMITS, LimitRefusals } from "../limits";
 import type { Logger } from "../logging";
 import { sleep } from "../backoff";
 import { describeZodError } from "../validation";
@@ -25,6 +26,11 @@ export interface AgentClientOptions {
   retries?: number;
   /** Pause between attempts (ms). Default 100. */
   retryDelayMs?: number;
+  /**
+   * Largest reply accepted, envelope and attachment together (bytes); libzmq drops the connection of an agent
+   * that sends a bigger frame, and a reply over it in total is discarded. Default DEFAULT_LIMITS.replyBytes.
+   */
+  maxReplyBytes?: number;
   logger?: Logger;
 }
 
@@ -87,17 +93,31 @@ export class AgentClient {
   private sendChain: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly receiving: Promise<void>;
+  /** Replies discarded: more than two frames, or bigger than maxReplyBytes. */
+  readonly replyRefusals: LimitRefusals;
 
   constructor(private readonly opts: AgentClientOptions) {
+    const maxReplyBytes = opts.maxReplyBytes ?? DEFAULT_LIMITS.replyBytes;
+    this.replyRefusals = new LimitRefusals(`replies from ${opts.endpoint}`, maxReplyBytes, opts.logger);
     this.endpoint = opts.endpoint;
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.retries = opts.retries ?? 2;
     this.retryDelayMs = opts.retryDelayMs ?? 100;
     // immediate: queue only on completed connections, so a dead agent makes sends wait (and time out) instead
     // of piling requests into a buffer that would all fire when it comes back. linger 0: close never hangs.
-    this.socket = new Dealer({ linger: 0, immediate: true, sendTimeout: this.timeoutMs });
+    this.socket = new Dealer({
+      linger: 0,
+      immediate: true,
+      sendTimeout: this.timeoutMs,
+      maxMessageSize: maxReplyBytes,
+    });
     this.socket.connect(this.endpoint);
     this.receiving = this.receiveLoop();
+  }
+
+  /** Attempts waiting for their reply. */
+  get inFlight(): number {
+    return this.pending.size;
   }
 
   /** Sends a command and returns its validated result; throws IotFogError with the agent's code. */
@@ -213,6 +233,12 @@ export class AgentClient {
       for await (const frames of this.socket) {
         const head = frames[0];
         if (head === undefined) continue;
+        const bytes = frames.reduce((sum, f) => sum + f.length, 0);
+        if (frames.length > 2 || bytes > this.replyRefusals.limit) {
+          // Not a reply this protocol produces: dropped, so its waiter times out (and retries) as for no reply.
+          this.replyRefusals.refuse({ frames: frames.length, bytes });
+          continue;
+        }
         let id: string;
         try {
           id = decodeReply(head).id;

@@ -1,6 +1,8 @@
 import mqtt, { type MqttClient } from "mqtt";
 import {
+  DEFAULT_LIMITS,
   IotFogError,
+  LimitRefusals,
   errorMessage,
   nodeTopicFilter,
   parseNodeMessage,
@@ -25,6 +27,8 @@ export interface FleetViewOptions {
   events: EventLog;
   logger: Logger;
   now?: () => number;
+  /** Nodes kept; messages from further nodes are refused (counted, logged). Default DEFAULT_LIMITS.fleetNodes. */
+  maxNodes?: number;
 }
 
 interface NodeEntry extends FleetNode {
@@ -49,9 +53,12 @@ export class FleetView implements Component {
   private sweep: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private readonly changeListeners = new Set<FleetChangeListener>();
+  /** Messages of new nodes refused because the view was full. */
+  readonly refusals: LimitRefusals;
 
   constructor(private readonly opts: FleetViewOptions) {
     this.now = opts.now ?? Date.now;
+    this.refusals = new LimitRefusals("fleet view", opts.maxNodes ?? DEFAULT_LIMITS.fleetNodes, opts.logger);
   }
 
   async start(): Promise<void> {
@@ -131,6 +138,14 @@ export class FleetView implements Component {
       return;
     }
     if (message === undefined) return;
+    if (
+      !message.cleared &&
+      !this.nodesById.has(message.nodeId) &&
+      this.nodesById.size >= this.refusals.limit
+    ) {
+      this.refusals.refuse({ nodeId: message.nodeId, kind: message.kind });
+      return;
+    }
     if (message.cleared) {
       if (message.kind === "presence" && this.nodesById.delete(message.nodeId)) this.changed(message.nodeId);
       return;

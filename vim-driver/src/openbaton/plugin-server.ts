@@ -1,5 +1,12 @@
 import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
-import { errorMessage, sleep, type Component, type Logger } from "@openiotfog/shared";
+import {
+  DEFAULT_LIMITS,
+  LimitRefusals,
+  errorMessage,
+  sleep,
+  type Component,
+  type Logger,
+} from "@openiotfog/shared";
 import { WorkerPool } from "../util/worker-pool";
 import { prepareRequest } from "./dispatcher";
 import type { VimOperations } from "./methods";
@@ -31,6 +38,8 @@ export interface PluginServerOptions extends ManagerOptions {
   nfvoWatchMs: number;
   shutdownGraceMs: number;
   managementUrl?: string | undefined;
+  /** Background jobs (deletions) running or waiting; default DEFAULT_LIMITS.backgroundJobs. */
+  maxBackgroundJobs?: number;
 }
 
 /** How long a finished request waits for a reconnect to deliver its reply before dropping it. */
@@ -58,6 +67,8 @@ export class PluginServer implements Component {
   private consumerTag: string | undefined;
   /** Set on stop: requests that have not started are left unacknowledged, so the broker requeues them. */
   private draining = false;
+  /** Background jobs refused because maxBackgroundJobs were running or waiting. */
+  readonly backgroundRefusals: LimitRefusals;
 
   constructor(
     private readonly opts: PluginServerOptions,
@@ -66,7 +77,10 @@ export class PluginServer implements Component {
   ) {
     this.queue = pluginId(opts.type, opts.name);
     this.pool = new WorkerPool(opts.workers);
-    this.background = new WorkerPool(opts.workers);
+    const maxBackground = opts.maxBackgroundJobs ?? DEFAULT_LIMITS.backgroundJobs;
+    // Background jobs are acknowledged on receipt, so the broker's prefetch does not bound them: this does.
+    this.background = new WorkerPool(opts.workers, maxBackground);
+    this.backgroundRefusals = new LimitRefusals("background jobs", maxBackground, logger);
   }
 
   /** How many times the driver has (re)started serving its queue; for status output and tests. */
@@ -193,6 +207,14 @@ export class PluginServer implements Component {
       }
     };
     if (job.background && !ack()) return;
+    if (job.background && this.background.full) {
+      this.backgroundRefusals.refuse({ method: job.method });
+      const busy = exceptionReply(
+        `driver busy: ${this.background.maxJobs} background jobs running or waiting; ${job.method} refused`,
+      );
+      if (replyTo) void this.reply(replyTo, correlationId, busy, job.method);
+      return;
+    }
     const pool = job.background ? this.background : this.pool;
     void pool
       .run(async (): Promise<PluginReply | undefined> => {

@@ -1,14 +1,23 @@
 /**
  * A bounded pool: at most `size` jobs run at once, the rest wait in arrival order. Requests from the NFVO
- * are I/O-bound (agents do the Docker work), so "workers" are concurrency slots, not threads.
+ * are I/O-bound (agents do the Docker work), so "workers" are concurrency slots, not threads. `maxJobs`
+ * bounds running plus waiting jobs for callers that check `full` before `run`.
  */
 export class WorkerPool {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
 
-  constructor(readonly size: number) {
+  constructor(
+    readonly size: number,
+    readonly maxJobs = Number.POSITIVE_INFINITY,
+  ) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError("pool size must be a positive integer");
+  }
+
+  /** Running plus waiting jobs have reached maxJobs: a caller should refuse a new one. */
+  get full(): boolean {
+    return this.running + this.waiting.length >= this.maxJobs;
   }
 
   get active(): number {
