@@ -3,7 +3,7 @@ import type { Document, LineCounter, Node as YamlNode } from "yaml";
 import { z } from "zod";
 import { readConstraints, readPreferences, readSpread } from "../constraints/parse";
 import type { InputProblem } from "../constraints/problems";
-import { IotFogError } from "../errors";
+import { IotFogError, errorMessage } from "../errors";
 import { parseBytes } from "../units";
 import { fieldPath, issueMessage } from "../validation";
 import { orderByDependencies } from "./dependencies";
@@ -294,7 +294,13 @@ export function parseBlueprint(text: string, source = "blueprint"): Blueprint {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const yaml = require("yaml") as typeof Yaml;
   const lines = new yaml.LineCounter();
-  const doc = yaml.parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  // logLevel error: yaml's warnings (e.g. on collection keys) would go to stderr once per remote input.
+  const doc = yaml.parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: true,
+    uniqueKeys: true,
+    logLevel: "error",
+  });
   if (doc.errors.length > 0) {
     const messages = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
@@ -305,7 +311,14 @@ export function parseBlueprint(text: string, source = "blueprint"): Blueprint {
       source,
     });
   }
-  const raw = rawBlueprintSchema.safeParse(doc.toJS({ maxAliasCount: 100 }));
+  let js: unknown;
+  try {
+    js = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // yaml refuses an alias bomb ("billion laughs") here, with a ReferenceError: it is the input's fault.
+    throw new IotFogError("VALIDATION_FAILED", `${source}: YAML: ${errorMessage(e)}`, { source });
+  }
+  const raw = rawBlueprintSchema.safeParse(js);
   if (!raw.success) {
     throw located(
       source,

@@ -88,6 +88,12 @@ export const serviceResourcesSchema = z
   .strict();
 export type ServiceResources = z.infer<typeof serviceResourcesSchema>;
 
+/**
+ * Most replicas of one service. Placement plans every replica, so a count from a remote caller must be bounded:
+ * `replicas: 1e9` in a blueprint once held the driver until it ran out of memory.
+ */
+export const MAX_REPLICAS = 1000;
+
 export const serviceSpecSchema = z
   .object({
     name: serviceNameSchema,
@@ -99,7 +105,12 @@ export const serviceSpecSchema = z
     devices: z.array(deviceRequirementSchema).default([]),
     resources: serviceResourcesSchema.default({}),
     restart: z.enum(restartPolicies).default("unless-stopped"),
-    replicas: z.number().int().min(0, "must be >= 0").default(1),
+    replicas: z
+      .number()
+      .int()
+      .min(0, "must be >= 0")
+      .max(MAX_REPLICAS, `must be <= ${MAX_REPLICAS}`)
+      .default(1),
     maxPerNode: z.number().int().positive("must be > 0").optional(),
     networks: z.array(nonEmpty).optional(),
     /** The container's host name; default: the runtime's (Docker: the container id). */

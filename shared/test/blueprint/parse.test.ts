@@ -265,6 +265,29 @@ db:
     }
   });
 
+  it("refuses an alias bomb (billion laughs) as VALIDATION_FAILED naming the source", () => {
+    const bomb = [
+      "a: &a [x, x, x, x, x, x, x, x, x, x]",
+      "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]",
+      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]",
+      "d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]",
+    ].join("\n");
+    expect(errorOf(bomb, "bomb.yaml")).toMatch(/^bomb\.yaml: YAML: .*alias/i);
+  });
+
+  it("bounds replicas: planning every replica of a huge count would hold the driver", () => {
+    expect(
+      errorOf(
+        doc("web:\n  type: openiotfog.nodes.Container\n  properties: { image: x, replicas: 1000000000 }\n"),
+      ),
+    ).toContain("must be <= 1000");
+    expect(
+      parseBlueprint(
+        doc("web:\n  type: openiotfog.nodes.Container\n  properties: { image: x, replicas: 1000 }\n"),
+      ).services[0]?.replicas,
+    ).toBe(1000);
+  });
+
   it("loadBlueprintFile names a missing file", async () => {
     await expect(loadBlueprintFile("/nonexistent/blueprint.yaml")).rejects.toMatchObject({
       code: "NOT_FOUND",
