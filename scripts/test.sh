@@ -28,6 +28,13 @@ set -e
 node -e '
   const r = require("./test-artifacts/jest.json");
   const skipped = r.numPendingTests + r.numTodoTests;
+  // The fuzz tests name their input counts ("10000 generated ..."): list them, with how long each took.
+  const fuzz = r.testResults.flatMap((f) => f.assertionResults).filter((a) => /\bfuzz\b/i.test(a.fullName));
+  for (const a of fuzz) console.log(`fuzz: ${a.fullName} (${a.status}, ${((a.duration ?? 0) / 1000).toFixed(1)} s)`);
+  if (fuzz.length > 0) {
+    const s = fuzz.reduce((t, a) => t + (a.duration ?? 0), 0) / 1000;
+    console.log(`fuzz: ${fuzz.length} tests, ${s.toFixed(1)} s in all`);
+  }
   console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
 ' || true
 echo "=== total: $(( $(date +%s) - t0 ))s"
