@@ -108,7 +108,8 @@ export async function startDriverHarness(
       },
     };
     const config = driverConfigSchema.parse(input);
-    const logger = createLogger({ component: "driver", level: "debug" });
+    // silent: false, because IOTFOG_LOG_SILENT=1 (CI) would silence the logger itself, and with it the records.
+    const logger = createLogger({ component: "driver", level: "debug", silent: false });
     // Tests wait for what the driver reports, so records are kept even when the console stays quiet.
     for (const t of logger.transports) t.silent = process.env.IOTFOG_TEST_VERBOSE !== "1";
     const logs: LogRecord[] = [];
