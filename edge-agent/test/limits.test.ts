@@ -11,6 +11,8 @@ import {
   type NodeMessage,
 } from "@openiotfog/shared";
 import { CommandEndpoint, type CommandHandlers } from "../src/endpoint/server";
+import { forwardingConfigSchema } from "../src/forwarding/config";
+import { DeployForwarder } from "../src/forwarding/forwarder";
 import { HardwareEventHandler } from "../src/hardware/handler";
 import { EventBus } from "../src/monitoring/bus";
 import { PeerTable } from "../src/presence/peers";
@@ -95,6 +97,30 @@ describe("hot-plug devices bound", () => {
     );
     expect((await attach(2))?.changed).toBe(true);
     expect(handler.currentDevices().map((d) => d.path)).toEqual(["/dev/ttyUSB1", "/dev/ttyUSB2"]);
+  });
+});
+
+describe("peer connections bound (forwarding)", () => {
+  it("a connection to a new peer beyond maxClients closes the least recently used idle one", async () => {
+    const forwarder = new DeployForwarder({
+      selfNodeId: "n1",
+      config: forwardingConfigSchema.parse({}),
+      peers: () => [],
+      bus: new EventBus({ nodeId: "n1", logger }),
+      logger,
+      maxClients: 2,
+    });
+    try {
+      const a = forwarder.clients.get("tcp://127.0.0.1:1", "tcp://127.0.0.1:1");
+      forwarder.clients.get("tcp://127.0.0.1:2", "tcp://127.0.0.1:2");
+      expect(forwarder.clients.get("tcp://127.0.0.1:1", "tcp://127.0.0.1:1")).toBe(a);
+      forwarder.clients.get("tcp://127.0.0.1:3", "tcp://127.0.0.1:3"); // closes :2, the least recently used
+      expect(forwarder.clients.size).toBe(2);
+      expect(forwarder.clients.get("tcp://127.0.0.1:1", "tcp://127.0.0.1:1")).toBe(a);
+      expect(forwarder.clients.refusals.refused).toBe(0);
+    } finally {
+      await forwarder.stop();
+    }
   });
 });
 

@@ -12,6 +12,8 @@ export const DEFAULT_LIMITS = {
   fleetNodes: 10_000,
   /** Driver: open ZeroMQ connections to agents; the least recently used idle one is closed for a new one. */
   agentConnections: 256,
+  /** Agent: open ZeroMQ connections to peers it forwards deploys to (same rule). */
+  peerConnections: 64,
   /** Agent: devices known only from hardware events (attach events for new devices beyond it are refused). */
   hotplugDevices: 256,
   /** Agent: commands being handled at once on the command endpoint; beyond it, a retryable UNAVAILABLE reply. */

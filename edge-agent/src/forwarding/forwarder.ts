@@ -1,5 +1,7 @@
 import {
   AgentClient,
+  AgentClientCache,
+  DEFAULT_LIMITS,
   IotFogError,
   errorMessage,
   toIotFogError,
@@ -27,6 +29,8 @@ export interface DeployForwarderOptions {
   bus: EventBus;
   logger: Logger;
   send?: DeploySender;
+  /** Open connections to peers; default DEFAULT_LIMITS.peerConnections. */
+  maxClients?: number;
 }
 
 /** Forwards remembered per deployment id, so a retried request goes where the first one went. */
@@ -41,12 +45,20 @@ const MAX_ATTEMPTS = 3;
  */
 export class DeployForwarder implements Component {
   readonly name = "deploy-forwarder";
-  private readonly clients = new Map<string, AgentClient>();
+  /** Connections to peers, by endpoint (peers announce them, so they are bounded). */
+  readonly clients: AgentClientCache;
   private readonly remembered = new Map<string, { nodeId: string; endpoint: string }>();
   private readonly send: DeploySender;
 
   constructor(private readonly opts: DeployForwarderOptions) {
     this.send = opts.send ?? ((endpoint, params, timeoutMs) => this.viaClient(endpoint, params, timeoutMs));
+    this.clients = new AgentClientCache(
+      "peer connections",
+      opts.maxClients ?? DEFAULT_LIMITS.peerConnections,
+      opts.logger,
+      (endpoint) =>
+        new AgentClient({ endpoint, timeoutMs: opts.config.timeoutMs, retries: 1, logger: opts.logger }),
+    );
   }
 
   async start(): Promise<void> {}
@@ -138,25 +150,15 @@ export class DeployForwarder implements Component {
   }
 
   private async viaClient(endpoint: string, params: DeployParams, timeoutMs: number): Promise<DeployResult> {
-    let client = this.clients.get(endpoint);
-    if (client === undefined) {
-      client = new AgentClient({ endpoint, timeoutMs, retries: 1, logger: this.opts.logger });
-      this.clients.set(endpoint, client);
-    }
+    const client = this.clients.get(endpoint, endpoint);
     // A fresh request id: the peer's deploy is idempotent by deployment id, which covers retries of the chain.
     return client.call("deploy", params, { timeoutMs });
   }
 
   async stop(): Promise<void> {
-    const clients = [...this.clients.values()];
-    this.clients.clear();
-    await Promise.all(
-      clients.map((c) =>
-        c
-          .close()
-          .catch((e: unknown) => this.opts.logger.debug("closing a peer client", { error: errorMessage(e) })),
-      ),
-    );
+    await this.clients
+      .closeAll()
+      .catch((e: unknown) => this.opts.logger.debug("closing peer clients", { error: errorMessage(e) }));
   }
 }
 

@@ -1,3 +1,4 @@
 export * from "./envelope";
 export * from "./commands";
 export * from "./client";
+export * from "./client-cache";

@@ -1,9 +1,10 @@
 import {
   AgentClient,
+  AgentClientCache,
   DEFAULT_LIMITS,
   IotFogError,
-  LimitRefusals,
   type Component,
+  type LimitRefusals,
   type Logger,
 } from "@openiotfog/shared";
 import type { FleetNode } from "./types";
@@ -27,15 +28,20 @@ export interface AgentPoolOptions {
  */
 export class AgentPool implements Component {
   readonly name = "agent-pool";
-  /** In order of last use, least recent first. */
-  private readonly clients = new Map<string, AgentClient>();
-  readonly refusals: LimitRefusals;
+  private readonly clients: AgentClientCache;
 
   constructor(private readonly opts: AgentPoolOptions) {
-    this.refusals = new LimitRefusals(
+    this.clients = new AgentClientCache(
       "agent connections",
       opts.maxConnections ?? DEFAULT_LIMITS.agentConnections,
       opts.logger,
+      (endpoint) =>
+        new AgentClient({
+          endpoint,
+          timeoutMs: opts.requestTimeoutMs,
+          retries: opts.attempts - 1,
+          logger: opts.logger,
+        }),
     );
   }
 
@@ -44,24 +50,15 @@ export class AgentPool implements Component {
     return this.clients.size;
   }
 
-  /** Closes the least recently used connection without calls in flight; false when every one is busy. */
-  private makeRoom(): boolean {
-    if (this.clients.size < this.refusals.limit) return true;
-    for (const [nodeId, client] of this.clients) {
-      if (client.inFlight > 0) continue;
-      this.clients.delete(nodeId);
-      void client.close();
-      return true;
-    }
-    return false;
+  /** Connections refused because all were busy. */
+  get refusals(): LimitRefusals {
+    return this.clients.refusals;
   }
 
   async start(): Promise<void> {}
 
   async stop(): Promise<void> {
-    const all = [...this.clients.values()];
-    this.clients.clear();
-    await Promise.all(all.map((c) => c.close()));
+    await this.clients.closeAll();
   }
 
   /** The client of an online node. */
@@ -77,27 +74,6 @@ export class AgentPool implements Component {
     if (node.endpoint === undefined) {
       throw new IotFogError("UNAVAILABLE", `node "${nodeId}" has not announced its command endpoint yet`);
     }
-    const existing = this.clients.get(nodeId);
-    if (existing !== undefined) this.clients.delete(nodeId);
-    if (existing !== undefined && existing.endpoint === node.endpoint) {
-      this.clients.set(nodeId, existing); // most recently used now
-      return existing;
-    }
-    if (existing !== undefined) void existing.close();
-    if (!this.makeRoom()) {
-      this.refusals.refuse({ nodeId });
-      throw new IotFogError(
-        "UNAVAILABLE",
-        `cannot connect to node "${nodeId}": ${this.refusals.limit} agent connections are all busy; retry later`,
-      );
-    }
-    const client = new AgentClient({
-      endpoint: node.endpoint,
-      timeoutMs: this.opts.requestTimeoutMs,
-      retries: this.opts.attempts - 1,
-      logger: this.opts.logger,
-    });
-    this.clients.set(nodeId, client);
-    return client;
+    return this.clients.get(`node "${nodeId}"`, node.endpoint);
   }
 }
