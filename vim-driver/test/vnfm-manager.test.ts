@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:
 import os from "node:os";
 import path from "node:path";
 import { createLogger } from "@openiotfog/shared";
-import { parseFogSpec } from "../src/openbaton/fog-spec";
+import { parseFogSpec, type FogSpec } from "../src/openbaton/fog-spec";
 import { VnfManager } from "../src/vnfm/manager";
 import type { Json } from "../src/vnfm/messages";
 import type { FogPort, NfvoPort, VnfcHandle, VnfcStatus } from "../src/vnfm/ports";
@@ -31,9 +31,9 @@ class MemoryFleet implements FogPort {
   readonly calls: string[] = [];
   private seq = 0;
 
-  launch(hostname: string, userdata: string, nodeId = "node-a"): string {
+  /** A container launched by the NFVO (from the userdata it got) or relaunched by the VNFM (from the spec). */
+  launch(hostname: string, spec: FogSpec | undefined, nodeId = "node-a"): string {
     const vcId = `${nodeId}:ob.fog.c${++this.seq}`;
-    const spec = parseFogSpec(userdata);
     this.containers.set(vcId, { vcId, nodeId, hostname, env: { ...(spec?.env ?? {}) }, running: true });
     return vcId;
   }
@@ -52,7 +52,7 @@ class MemoryFleet implements FogPort {
     this.calls.push(`applyEnv ${vnfc.vcId}`);
     const old = this.get(vnfc.vcId);
     this.containers.delete(vnfc.vcId);
-    const vcId = this.launch(vnfc.hostname, vnfc.userdata, old.nodeId);
+    const vcId = this.launch(vnfc.hostname, vnfc.spec, old.nodeId);
     Object.assign(this.get(vcId).env, env);
     return this.report(this.get(vcId));
   }
@@ -125,7 +125,7 @@ class MemoryNfvo implements NfvoPort {
             const hostname = `${String(vnfr.name)}-${this.ids + 1}`;
             instances.push({
               id: this.id("inst"),
-              vc_id: this.fleet.launch(hostname, userdata),
+              vc_id: this.fleet.launch(hostname, parseFogSpec(userdata)),
               hostname,
               state: "ACTIVE",
               vnfComponent: component,

@@ -1,5 +1,5 @@
 import { IotFogError, parseConstraints } from "@openiotfog/shared";
-import { parseFogSpec } from "../src/openbaton/fog-spec";
+import { amendFogSpec, parseFogSpec } from "../src/openbaton/fog-spec";
 import { dependencyEnv } from "../src/vnfm/dependencies";
 import { instantiateMessageSchema, vnfRecordDependencySchema } from "../src/vnfm/messages";
 import { buildVnfr } from "../src/vnfm/records";
@@ -11,7 +11,7 @@ import {
   translateVnf,
   type FogSpec,
 } from "../src/vnfm/translate";
-import { amendUserdata, encodeUserdata } from "../src/vnfm/userdata";
+import { encodeUserdata } from "../src/vnfm/userdata";
 
 function one(configuration: Array<[string, string]>, metadata: Record<string, string> = {}): FogSpec {
   const specs = translateVnf({
@@ -362,8 +362,7 @@ describe("userdata for the driver (iotfog-spec/v1)", () => {
   });
 
   it("amends a spec with dependency env and a pinning constraint, keeping the rest", () => {
-    const userdata = encodeUserdata({ vnfr: { name: "svc" }, vdus: [{ label: "vdu1", images: [], spec }] });
-    const amended = parseFogSpec(amendUserdata(userdata, { SERVER_HOSTNAME: "s-1" }, ["node.id==n2"]));
+    const amended = amendFogSpec(spec, { SERVER_HOSTNAME: "s-1" }, ["node.id==n2"]);
     expect(amended?.env).toEqual({ GREETING: "#Hostname=not-a-hostname", SERVER_HOSTNAME: "s-1" });
     expect(amended?.constraints).toEqual(["node.labels.line==2", "node.id==n2"]);
     expect(amended?.devices).toHaveLength(1);

@@ -8,6 +8,12 @@ import {
   portSchema,
   restartPolicies,
   volumeSchema,
+  type ConstraintInput,
+  type DeviceRequirement,
+  type PortMapping,
+  type RestartPolicy,
+  type ServiceResources,
+  type VolumeMount,
 } from "@openiotfog/shared";
 
 /**
@@ -63,9 +69,96 @@ export const fogSpecV1Schema = z
   .strict();
 export type FogSpecV1 = z.infer<typeof fogSpecV1Schema>;
 
-/** The fog spec in memory: the v1 fields, with resources in bytes. */
-export interface FogSpec extends Omit<FogSpecV1, "resources"> {
-  resources: { cpus?: number; memoryBytes?: number; diskBytes?: number };
+/**
+ * The fog spec of a VNFC in memory, every field validated: what the VNFM's translation of a VNFD produces
+ * (vnfm/translate.ts), what the VNFM keeps and relaunches with, and what the launch translation reads
+ * (launch-translation.ts). The v1 line above is its encoding in userdata, at the NFVO boundary only.
+ */
+export interface FogSpec {
+  command?: string[];
+  env: Record<string, string>;
+  ports: PortMapping[];
+  volumes: VolumeMount[];
+  devices: DeviceRequirement[];
+  resources: ServiceResources;
+  restart?: RestartPolicy;
+  /** Constraints as written (Swarm strings or full-form objects). */
+  constraints: ConstraintInput[];
+  labels: Record<string, string>;
+  /** The container's host name; default: the hostname the NFVO chose for the VNFC. */
+  hostname?: string;
+  /** DNS servers. */
+  dns: string[];
+  /** Extra DNS names per virtual link; the VNFC hostname is always one. */
+  aliases: Record<string, string[]>;
+}
+
+type FogSpecV1Input = z.input<typeof fogSpecV1Schema>;
+
+/** A spec with nothing in it (what a VNFC launched without a fog spec runs with). */
+export function emptyFogSpec(): FogSpec {
+  return {
+    env: {},
+    ports: [],
+    volumes: [],
+    devices: [],
+    resources: {},
+    constraints: [],
+    labels: {},
+    dns: [],
+    aliases: {},
+  };
+}
+
+/** Validates a v1 JSON object and reads it into a FogSpec; errors are BAD_REQUEST naming `source` and the field. */
+export function readFogSpecV1(json: unknown, source: string): FogSpec {
+  const spec = parseWith(fogSpecV1Schema, json, source, "BAD_REQUEST");
+  const resources: FogSpec["resources"] = {};
+  if (spec.resources.cpus !== undefined) resources.cpus = spec.resources.cpus;
+  if (spec.resources.memory !== undefined) {
+    resources.memoryBytes = parseBytes(spec.resources.memory, `${source}: resources.memory`);
+  }
+  if (spec.resources.disk !== undefined) {
+    resources.diskBytes = parseBytes(spec.resources.disk, `${source}: resources.disk`);
+  }
+  return { ...spec, resources };
+}
+
+/** A FogSpec as v1 JSON (resources in bytes), what formatFogSpec writes. */
+export function fogSpecToV1(spec: FogSpec): FogSpecV1Input {
+  const resources: NonNullable<FogSpecV1Input["resources"]> = {};
+  if (spec.resources.cpus !== undefined) resources.cpus = spec.resources.cpus;
+  if (spec.resources.memoryBytes !== undefined) resources.memory = spec.resources.memoryBytes;
+  if (spec.resources.diskBytes !== undefined) resources.disk = spec.resources.diskBytes;
+  return {
+    constraints: spec.constraints,
+    env: spec.env,
+    ...(spec.command === undefined ? {} : { command: spec.command }),
+    ports: spec.ports.map((p) =>
+      p.host === undefined ? { container: p.container, protocol: p.protocol } : { ...p },
+    ),
+    volumes: spec.volumes,
+    devices: spec.devices,
+    resources,
+    ...(spec.restart === undefined ? {} : { restart: spec.restart }),
+    labels: spec.labels,
+    ...(spec.hostname === undefined ? {} : { hostname: spec.hostname }),
+    dns: spec.dns,
+    aliases: spec.aliases,
+  };
+}
+
+/**
+ * A copy of `spec` (or of the empty spec) with `env` added and `constraints` appended: a VNFC re-created with
+ * dependency values, pinned to its node.
+ */
+export function amendFogSpec(
+  spec: FogSpec | undefined,
+  env: Record<string, string>,
+  constraints: ConstraintInput[],
+): FogSpec {
+  const base = spec ?? emptyFogSpec();
+  return { ...base, env: { ...base.env, ...env }, constraints: [...base.constraints, ...constraints] };
 }
 
 /** Finds and validates the fog spec in userdata; undefined when there is none. Errors name the field. */
@@ -109,23 +202,11 @@ export function parseFogSpec(userdata: string): FogSpec | undefined {
   } catch (e) {
     throw new IotFogError("BAD_REQUEST", `${source}: not valid JSON (${(e as Error).message})`);
   }
-  const spec = parseWith(fogSpecV1Schema, json, source, "BAD_REQUEST");
-  const resources: FogSpec["resources"] = {};
-  if (spec.resources.cpus !== undefined) resources.cpus = spec.resources.cpus;
-  if (spec.resources.memory !== undefined) {
-    resources.memoryBytes = parseBytes(spec.resources.memory, `${source}: resources.memory`);
-  }
-  if (spec.resources.disk !== undefined) {
-    resources.diskBytes = parseBytes(spec.resources.disk, `${source}: resources.disk`);
-  }
-  return { ...spec, resources };
+  return readFogSpecV1(json, source);
 }
 
 /** Writes a v1 fog spec line (for VNFMs, tools and tests). */
-export function formatFogSpec(
-  spec: z.input<typeof fogSpecV1Schema>,
-  encoding: "json" | "base64url" = "json",
-): string {
+export function formatFogSpec(spec: FogSpecV1Input, encoding: "json" | "base64url" = "json"): string {
   const json = JSON.stringify(spec);
   return `${FOG_SPEC_MARKER}v1 ${encoding === "json" ? json : Buffer.from(json, "utf8").toString("base64url")}`;
 }

@@ -82,7 +82,7 @@ export function translateLaunch(
   const fog = req.fog;
   const constraints: ConstraintInput[] = [...constraintsFromMetadata(vim.metadata)];
   for (const cp of req.networks) constraints.push(...constraintsFromMetadata(cp.metadata));
-  constraints.push(...((fog?.constraints ?? []) as ConstraintInput[]));
+  constraints.push(...(fog?.constraints ?? []));
   const constraintSet = parseConstraints(constraints, `constraints of ${req.hostname}`);
   const { flavor } = flavourFor(flavors, req.flavor);
   const resources: ServiceSpec["resources"] = {};

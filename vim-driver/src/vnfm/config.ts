@@ -39,8 +39,8 @@ export const vnfmConfigSchema = z
     /** How often running VNFCs are checked against the fleet (node lost, device detached). */
     faultCheckMs: positiveMs.default(2000),
     /**
-     * Where the VNFM keeps what the NFVO will not send again (MODIFY's dependency values, launch userdata), so a
-     * restart of the driver loses nothing; default `.iotfog/vnfm-<type>.json` under the working directory.
+     * Where the VNFM keeps what the NFVO will not send again (MODIFY's dependency values, the fog spec of the
+     * VNFCs), so a restart of the driver loses nothing; default `.iotfog/vnfm-<type>.json` under the working directory.
      */
     stateFile: z.string().min(1, "must not be empty").optional(),
   })

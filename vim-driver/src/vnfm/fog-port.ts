@@ -14,12 +14,11 @@ import {
   type Server,
   type VimInstance,
 } from "../openbaton/catalogue";
-import { parseFogSpec } from "../openbaton/fog-spec";
+import { amendFogSpec } from "../openbaton/fog-spec";
 import type { LiveFleet } from "../openbaton/fleet/live-fleet";
 import type { VimService } from "../openbaton/vim-service";
 import type { Json } from "./messages";
 import type { FogFault, FogPort, VnfcHandle, VnfcStatus } from "./ports";
-import { amendUserdata } from "./userdata";
 
 /**
  * FogPort over the VIM driver's own parts: the same VimService that serves launchInstanceAndWait (so a VNFC
@@ -256,7 +255,7 @@ export class FleetFogPort implements FogPort {
     }
     if (image === "")
       throw new IotFogError("BAD_REQUEST", `VNFC ${vnfc.hostname}: no image known to launch it again`);
-    const userdata = amendUserdata(vnfc.userdata, env, pinNode === undefined ? [] : [`node.id==${pinNode}`]);
+    const fog = amendFogSpec(vnfc.spec, env, pinNode === undefined ? [] : [`node.id==${pinNode}`]);
     // Free the node first: the old container holds its ports and exclusive devices.
     await this.vim.deleteServer(vim, vnfc.vcId);
     this.tracked.delete(vnfc.vcId);
@@ -273,7 +272,7 @@ export class FleetFogPort implements FogPort {
       keyPair: "",
       networks,
       securityGroups: [],
-      fog: parseFogSpec(userdata),
+      fog,
       floatingIps,
       keys: [],
       wait: true,

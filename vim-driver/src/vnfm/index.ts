@@ -14,9 +14,10 @@ export { VnfManager } from "./manager";
 export { VnfmServer } from "./server";
 export { FileVnfmStateStore, type VnfmStateStore, type StoredVnfr } from "./store";
 export { FleetFogPort, splitExtId } from "./fog-port";
-export { translateVnf, DOCKER_VNFM_KEYS, FOG_KEYS, type FogSpec } from "./translate";
+export { translateVnf, DOCKER_VNFM_KEYS, FOG_KEYS } from "./translate";
+export type { FogSpec } from "../openbaton/fog-spec";
 export { dependencyEnv } from "./dependencies";
-export { encodeUserdata, amendUserdata } from "./userdata";
+export { encodeUserdata } from "./userdata";
 export type { FogPort, NfvoPort, FogFault, VnfcHandle, VnfcStatus } from "./ports";
 
 /**

@@ -195,6 +195,7 @@ export const errorMessageSchema = z
     message: z.string().nullable().optional(),
   })
   .passthrough();
+export type NfvoErrorMessage = z.infer<typeof errorMessageSchema>;
 
 /** The NFVO's answer to GRANT_OPERATION (OrVnfmGrantLifecycleOperationMessage). */
 export const grantReplySchema = z

@@ -1,5 +1,5 @@
 import type { Json } from "./messages";
-import type { FogSpec } from "./translate";
+import type { FogSpec } from "../openbaton/fog-spec";
 
 /**
  * What the VNF manager needs from the outside world, as interfaces so its state machine is tested with real
@@ -33,8 +33,8 @@ export interface VnfcHandle {
   images: string[];
   /** The VNFC's connection points, as the NFVO passed them to launchInstanceAndWait. */
   networks: Json[];
-  /** The userdata the VNFC was launched with. */
-  userdata: string;
+  /** The fog spec the VNFC was launched with (undefined: launched without one). */
+  spec: FogSpec | undefined;
   /** The VIM instance the VNFC runs on, when known. */
   vim?: Json;
 }

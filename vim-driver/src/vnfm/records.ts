@@ -101,3 +101,34 @@ export function configurationPairs(source: {
   const params = source.configurations?.configurationParameters ?? [];
   return params.map((p) => [p.confKey, p.value === null || p.value === undefined ? "" : String(p.value)]);
 }
+
+export function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Every VNFC instance object of a record (mutable views into the record). */
+export function instancesOf(vnfr: Json): Json[] {
+  const out: Json[] = [];
+  const vdus = Array.isArray(vnfr.vdu) ? (vnfr.vdu as unknown[]) : [];
+  for (const vdu of vdus) {
+    if (!isObject(vdu) || !Array.isArray(vdu.vnfc_instance)) continue;
+    for (const instance of vdu.vnfc_instance as unknown[]) if (isObject(instance)) out.push(instance);
+  }
+  return out;
+}
+
+/** The VNFC's container id (the driver's Server.extId), unless the NFVO has none for it yet. */
+export function vcIdOf(instance: Json): string | undefined {
+  return typeof instance.vc_id === "string" && instance.vc_id !== "" && instance.vc_id !== "unknown"
+    ? instance.vc_id
+    : undefined;
+}
+
+/** The VNF record carried by a message, whatever its field name. */
+export function recordIn(message: Json): Json | undefined {
+  for (const key of ["virtualNetworkFunctionRecord", "vnfr"]) {
+    const v = message[key];
+    if (isObject(v)) return v;
+  }
+  return undefined;
+}

@@ -1,18 +1,19 @@
 import { isIP } from "node:net";
+import { IotFogError, errorMessage, hostNameSchema, parseBytes, parseConstraints } from "@openiotfog/shared";
+import { emptyFogSpec, type FogSpec } from "../openbaton/fog-spec";
 import {
-  IotFogError,
-  deviceRequirementSchema,
-  errorMessage,
-  hostNameSchema,
-  parseBytes,
-  parseConstraints,
-  type ConstraintInput,
-  type DeviceRequirement,
-  type RestartPolicy,
-  type ServiceResources,
-  type VolumeMount,
-} from "@openiotfog/shared";
-import { networkAliasSchema } from "../openbaton/fog-spec";
+  constraintInputs,
+  looksLikeJson,
+  parseAliases,
+  parseDevices,
+  parseExpose,
+  parseJson,
+  parseLabels,
+  parsePublish,
+  parseVolume,
+  restartPolicy,
+  splitList,
+} from "./translate-values";
 
 /**
  * Turns a VNFD's configuration parameters and a VDU's metadata into the fog service description that travels to
@@ -29,32 +30,8 @@ import { networkAliasSchema } from "../openbaton/fog-spec";
  * is an error naming the key: a typo must never silently become an environment variable.
  */
 
-export interface PortSpec {
-  container: number;
-  /** Published on the node; absent for `expose` (reachable on the fog network only). */
-  host?: number;
-  protocol: "tcp" | "udp";
-}
-
-/** What one VDU's containers need, in the driver's terms. Every field is already validated. */
-export interface FogSpec {
-  command?: string[];
-  env: Record<string, string>;
-  ports: PortSpec[];
-  volumes: VolumeMount[];
-  devices: DeviceRequirement[];
-  resources: ServiceResources;
-  restart?: RestartPolicy;
-  /** Constraints as written (Swarm strings or full-form objects), already checked by the constraint parser. */
-  constraints: ConstraintInput[];
-  labels: Record<string, string>;
-  /** The containers' host name (`hostname` key); default (in the driver): the VNFC hostname the NFVO chose. */
-  hostname?: string;
-  /** DNS servers (`dns` keys). */
-  dns: string[];
-  /** Extra DNS names per virtual link (`aliases` key); the VNFC hostname is always one. */
-  aliases: Record<string, string[]>;
-}
+export type { FogSpec };
+export { parseAliases, parseDevices, parsePublish, parseVolume } from "./translate-values";
 
 /** Every key this module interprets (lower case), for error messages and the how-to. */
 export const DOCKER_VNFM_KEYS = [
@@ -93,164 +70,6 @@ class Problems {
   }
 }
 
-/** `a;b`, `a, b` → ["a", "b"]; empty parts dropped. */
-function splitList(value: string, separators: RegExp = /[;,]/): string[] {
-  return value
-    .split(separators)
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
-}
-
-function parseJson(value: string): unknown {
-  try {
-    return JSON.parse(value);
-  } catch (e) {
-    throw new Error(`is not valid JSON (${errorMessage(e)})`);
-  }
-}
-
-function looksLikeJson(value: string): boolean {
-  const t = value.trim();
-  return t.startsWith("[") || t.startsWith("{");
-}
-
-function port(text: string): number {
-  if (!/^\d{1,5}$/.test(text)) throw new Error(`"${text}" is not a port number`);
-  const n = Number(text);
-  if (n < 1 || n > 65535) throw new Error(`port ${n} is outside 1-65535`);
-  return n;
-}
-
-/** `5001`, `8080:80`, `0.0.0.0:8080:80/udp`: Docker `-p` syntax (a bare port is published on the same number). */
-export function parsePublish(entry: string): PortSpec {
-  const [spec, proto = "tcp"] = entry.split("/");
-  if (proto !== "tcp" && proto !== "udp") throw new Error(`protocol "${proto}" must be tcp or udp`);
-  const parts = (spec ?? "").split(":");
-  if (parts.length === 1) {
-    const p = port(parts[0] ?? "");
-    return { container: p, host: p, protocol: proto };
-  }
-  const container = port(parts[parts.length - 1] ?? "");
-  const host = port(parts[parts.length - 2] ?? "");
-  if (parts.length === 3 && isIP(parts[0] ?? "") === 0)
-    throw new Error(`"${parts[0]}" is not a host IP address`);
-  if (parts.length > 3) throw new Error(`"${entry}" is not [ip:]host:container[/proto]`);
-  return { container, host, protocol: proto };
-}
-
-function parseExpose(entry: string): PortSpec {
-  const [spec, proto = "tcp"] = entry.split("/");
-  if (proto !== "tcp" && proto !== "udp") throw new Error(`protocol "${proto}" must be tcp or udp`);
-  return { container: port(spec ?? ""), protocol: proto };
-}
-
-/** `src:dst[:ro|rw]` (go-docker-vnfm: `;`-separated bind mounts). */
-export function parseVolume(entry: string): VolumeMount {
-  const parts = entry.split(":");
-  if (parts.length < 2 || parts.length > 3) throw new Error(`"${entry}" is not source:target[:ro]`);
-  const [source = "", target = "", mode] = parts;
-  if (source.trim() === "") throw new Error(`"${entry}" has an empty source`);
-  if (!target.startsWith("/"))
-    throw new Error(`target "${target}" must be an absolute path in the container`);
-  if (mode !== undefined && mode !== "ro" && mode !== "rw")
-    throw new Error(`mode "${mode}" must be ro or rw`);
-  return { source, target, readOnly: mode === "ro" };
-}
-
-/** `mgmt:name1,name2;net_d:name3` → {mgmt: [name1, name2], net_d: [name3]}. */
-export function parseAliases(value: string): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const group of splitList(value, /;/)) {
-    const i = group.indexOf(":");
-    if (i <= 0) throw new Error(`"${group}" is not network:alias1,alias2`);
-    const net = group.slice(0, i).trim();
-    const names = splitList(group.slice(i + 1), /,/);
-    for (const n of names) {
-      if (!networkAliasSchema.safeParse(n).success) throw new Error(`alias "${n}" is not a valid DNS name`);
-    }
-    out[net] = [...(out[net] ?? []), ...names];
-  }
-  return out;
-}
-
-const RESTART_ALIASES: Record<string, RestartPolicy> = {
-  // Swarm restart_policy.condition values (what go-docker-vnfm passes to Swarm)...
-  none: "no",
-  "on-failure": "on-failure",
-  any: "always",
-  // ...and Docker's restart policies.
-  no: "no",
-  always: "always",
-  "unless-stopped": "unless-stopped",
-};
-
-function restartPolicy(value: string): RestartPolicy {
-  const r = RESTART_ALIASES[value.trim().toLowerCase()];
-  if (r === undefined) {
-    throw new Error(`"${value}" must be one of ${Object.keys(RESTART_ALIASES).join(", ")}`);
-  }
-  return r;
-}
-
-/** `class=usb,vendorId=10c4;zigbee` or a JSON list of device requirements. */
-export function parseDevices(value: string): DeviceRequirement[] {
-  let raw: unknown[];
-  if (looksLikeJson(value)) {
-    const json = parseJson(value);
-    raw = Array.isArray(json) ? json : [json];
-  } else {
-    raw = splitList(value, /;/).map((entry) => {
-      if (!entry.includes("=")) return { class: entry };
-      const o: Record<string, unknown> = {};
-      for (const pair of splitList(entry, /,/)) {
-        const i = pair.indexOf("=");
-        if (i <= 0) throw new Error(`"${pair}" is not key=value`);
-        const k = pair.slice(0, i).trim();
-        const v = pair.slice(i + 1).trim();
-        o[k] = k === "exclusive" ? v === "true" : v;
-      }
-      return o;
-    });
-  }
-  return raw.map((d, i) => {
-    const r = deviceRequirementSchema.safeParse(d);
-    if (!r.success) {
-      const issue = r.error.issues[0];
-      const field = issue?.path.join(".") ?? "";
-      throw new Error(
-        `device ${i + 1}: ${field === "" ? "" : `field "${field}" `}${issue?.message ?? "invalid"}`,
-      );
-    }
-    return r.data;
-  });
-}
-
-function parseLabels(value: string): Record<string, string> {
-  if (looksLikeJson(value)) {
-    const json = parseJson(value);
-    if (typeof json !== "object" || json === null || Array.isArray(json))
-      throw new Error("must be a JSON object");
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(json)) out[k] = String(v);
-    return out;
-  }
-  const out: Record<string, string> = {};
-  for (const pair of splitList(value)) {
-    const i = pair.indexOf("=");
-    if (i <= 0) throw new Error(`"${pair}" is not key=value`);
-    out[pair.slice(0, i).trim()] = pair.slice(i + 1).trim();
-  }
-  return out;
-}
-
-function constraintInputs(value: string): ConstraintInput[] {
-  if (looksLikeJson(value)) {
-    const json = parseJson(value);
-    return (Array.isArray(json) ? json : [json]) as ConstraintInput[];
-  }
-  return splitList(value, /;/);
-}
-
 /** Docker accepts any environment variable name without `=`; NUL cannot cross exec. */
 const ENV_NAME = /^[^=\0\s]+$/;
 
@@ -261,19 +80,7 @@ interface Gathered {
 }
 
 function emptyGathered(): Gathered {
-  return {
-    spec: {
-      env: {},
-      ports: [],
-      volumes: [],
-      devices: [],
-      resources: {},
-      constraints: [],
-      labels: {},
-      dns: [],
-      aliases: {},
-    },
-  };
+  return { spec: emptyFogSpec() };
 }
 
 /** Reads one key/value pair into `g`. `envAllowed` is false for VDU metadata (free keys there are not env). */
