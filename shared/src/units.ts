@@ -76,6 +76,17 @@ export function parseBytes(input: unknown, field = "value"): number {
   return Math.floor(q.value);
 }
 
+const DURATION_PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/i;
+const DURATION_FACTORS: Record<string, number> = { ms: 1, s: 1000, m: 60000, h: 3600000 };
+
+/** A duration in milliseconds from `500ms`, `30s`, `2m`, `1h`; a bare number is taken as seconds. */
+export function parseDurationMs(input: unknown, field = "value"): number {
+  if (typeof input === "number" && Number.isFinite(input) && input >= 0) return Math.round(input * 1000);
+  const match = typeof input === "string" ? DURATION_PATTERN.exec(input) : null;
+  if (match === null) throw unitError(field, input, "a duration such as 500ms, 30s, 2m or 1h");
+  return Math.round(Number(match[1]) * (DURATION_FACTORS[(match[2] ?? "s").toLowerCase()] ?? 1000));
+}
+
 /** A frequency in hertz from `1.2GHz`, `800MHz`; a bare number is taken as MHz (how CPUs are usually quoted). */
 export function parseFrequencyHz(input: unknown, field = "value"): number {
   if (typeof input !== "number" && typeof input !== "string")

@@ -236,7 +236,11 @@
             h("td", {}, i === 0 ? d.id : ""),
             h("td", {}, `${r.service}#${r.replica}`),
             h("td", { class: "node" }, r.nodeId),
-            h("td", { class: `state-${r.state}` }, r.state),
+            h(
+              "td",
+              { class: `state-${r.state}`, title: r.note || "" },
+              r.note ? `${r.state}: ${r.note}` : r.state,
+            ),
             h("td", {}, r.containerName || "-"),
             h("td", {}, i === 0 ? remove : ""),
           ),

@@ -83,6 +83,8 @@ export const driverConfigSchema = z
          * `.iotfog/fleet-<mqtt.topicPrefix>.json` under the working directory (docs/self-healing.md).
          */
         stateFile: z.string().min(1, "must not be empty").optional(),
+        /** How often the reconciler compares declared with observed state; node events start a pass at once. */
+        reconcileIntervalMs: positiveMs.default(2000),
       })
       .strict()
       .default({}),

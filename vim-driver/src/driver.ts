@@ -30,6 +30,8 @@ export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
   } else {
     orchestrator = createOrchestrator(config, shared, agents, logger);
   }
+  // Declared vs observed, continuously: re-places replicas of lost nodes, restarts, removes what is not declared.
+  components.push(orchestrator.reconciler);
   const fleet = new LiveFleet(shared.view);
   const service = new VimService(config, fleet, agents, orchestrator, logger.child({ part: "vim" }));
   // Removes what is owed to nodes that were offline (HEAL / delete while a node was away) when they are back.

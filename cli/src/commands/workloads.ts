@@ -20,7 +20,12 @@ export function psTable(deployments: DeploymentRecord[]): string {
       ]);
     }
   }
-  return table(["deployment", "replica", "node", "state", "status", "container", "image"], rows);
+  const out = table(["deployment", "replica", "node", "state", "status", "container", "image"], rows);
+  // Why a replica is pending or waiting (node lost, nothing fits), as the reconciler explains it.
+  const notes = deployments.flatMap((d) =>
+    d.replicas.filter((r) => r.note !== undefined).map((r) => `${d.id} ${r.service}#${r.replica}: ${r.note}`),
+  );
+  return notes.length === 0 ? out : `${out}\n\n${notes.join("\n")}`;
 }
 
 function logPrefix(l: LogLine, many: boolean): string {

@@ -4,10 +4,11 @@ import { z } from "zod";
 import { readConstraints, readPreferences, readSpread } from "../constraints/parse";
 import type { InputProblem } from "../constraints/problems";
 import { IotFogError, errorMessage } from "../errors";
-import { parseBytes } from "../units";
+import { parseBytes, parseDurationMs } from "../units";
 import { fieldPath, issueMessage } from "../validation";
 import { orderByDependencies } from "./dependencies";
 import {
+  nodeLossPolicies,
   restartPolicies,
   serviceNameSchema,
   serviceSpecSchema,
@@ -62,6 +63,10 @@ const rawPropertiesSchema = z
     restart: z.enum(restartPolicies).optional(),
     replicas: z.number().int().min(0).optional(),
     max_per_node: z.number().int().positive().optional(),
+    /** docs/self-healing.md: `replace` or `keep` a replica whose node is lost, after `grace`; `fence_after`. */
+    on_node_loss: z.enum(nodeLossPolicies).optional(),
+    grace: z.union([z.string(), z.number()]).optional(),
+    fence_after: z.union([z.string(), z.number()]).optional(),
     resources: z
       .object({
         cpus: z.number().positive().optional(),
@@ -194,6 +199,23 @@ function toServiceInput(
   if (p.restart !== undefined) spec.restart = p.restart;
   if (p.replicas !== undefined) spec.replicas = p.replicas;
   if (p.max_per_node !== undefined) spec.maxPerNode = p.max_per_node;
+  if (p.on_node_loss !== undefined || p.grace !== undefined || p.fence_after !== undefined) {
+    const failover: NonNullable<ServiceSpecInput["failover"]> = {};
+    if (p.on_node_loss !== undefined) failover.onNodeLoss = p.on_node_loss;
+    for (const [key, field] of [
+      ["grace", "graceMs"],
+      ["fence_after", "fenceAfterMs"],
+    ] as const) {
+      const value = p[key];
+      if (value === undefined) continue;
+      try {
+        failover[field] = parseDurationMs(value, key);
+      } catch (e) {
+        problems.push({ path: at("properties", key), message: (e as Error).message.replace(/^\w+: /, "") });
+      }
+    }
+    spec.failover = failover;
+  }
   if (p.networks !== undefined) spec.networks = p.networks;
   if (p.hostname !== undefined) spec.hostname = p.hostname;
   if (p.dns !== undefined) spec.dns = p.dns;

@@ -89,10 +89,35 @@ export const serviceResourcesSchema = z
 export type ServiceResources = z.infer<typeof serviceResourcesSchema>;
 
 /**
+
  * Most replicas of one service. Placement plans every replica, so a count from a remote caller must be bounded:
  * `replicas: 1e9` in a blueprint once held the driver until it ran out of memory.
  */
 export const MAX_REPLICAS = 1000;
+
+/**
+ * What happens to a replica when its node is lost (docs/self-healing.md). `onNodeLoss`: `replace` places it again
+ * on another node once the node has been lost for `graceMs`; `keep` waits for the node. Absent: `replace`, except
+ * for services with volumes (their data is on the node), which `keep`.
+ */
+export const nodeLossPolicies = ["replace", "keep"] as const;
+export type NodeLossPolicy = (typeof nodeLossPolicies)[number];
+
+export const failoverSchema = z
+  .object({
+    onNodeLoss: z.enum(nodeLossPolicies).optional(),
+    /** How long the node must have been lost before the replica is placed again. */
+    graceMs: z.number().int().nonnegative("must be >= 0 (milliseconds)").default(0),
+    /** The agent stops the service itself once cut off from the fleet for longer than this. */
+    fenceAfterMs: z.number().int().positive("must be > 0 (milliseconds)").optional(),
+  })
+  .strict();
+export type FailoverPolicy = z.infer<typeof failoverSchema>;
+
+/** The policy a replica of this service follows when its node is lost. */
+export function nodeLossPolicy(spec: Pick<ServiceSpec, "failover" | "volumes">): NodeLossPolicy {
+  return spec.failover?.onNodeLoss ?? (spec.volumes.length > 0 ? "keep" : "replace");
+}
 
 export const serviceSpecSchema = z
   .object({
@@ -123,6 +148,8 @@ export const serviceSpecSchema = z
     labels: z.record(z.string()).default({}),
     /** Services (of the same blueprint) that must be placed and started before this one. */
     dependsOn: z.array(serviceNameSchema).default([]),
+    /** Node loss and fencing policy; absent: the defaults of failoverSchema. */
+    failover: failoverSchema.optional(),
   })
   .strict();
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;

@@ -60,6 +60,7 @@ export function createOrchestrator(
     requestTimeoutMs: config.agents.requestTimeoutMs,
     deployTimeoutMs: config.agents.deployTimeoutMs,
     imageTransferTimeoutMs: config.agents.imageTransferTimeoutMs,
+    reconcileIntervalMs: config.fleet.reconcileIntervalMs,
   });
 }
 

@@ -7,6 +7,8 @@ import { deploymentOfAgentId } from "./workload";
 export interface ObservedReplica {
   agentId: string;
   state: ReplicaState;
+  /** What the agent keeps it at (`stopped` after a stop command). */
+  desired: "running" | "stopped";
   containerName: string;
   service: string;
   replica: number;
@@ -43,6 +45,7 @@ export async function observeFleet(
           list.deployments.map((d) => ({
             agentId: d.deploymentId,
             state: toReplicaState(d.state),
+            desired: d.desired,
             containerName: d.containerName,
             service: d.service,
             replica: d.replica,

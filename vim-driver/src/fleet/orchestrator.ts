@@ -3,6 +3,7 @@ import {
   errorMessage,
   isIotFogError,
   planDeployment,
+  type BackoffOptions,
   type ClusterSnapshot,
   type Logger,
   type PlacementSuccess,
@@ -14,8 +15,10 @@ import type { EventLog } from "./events";
 import type { ImagePlatforms } from "./image-platforms";
 import { replicaLogs, type LogLine, type LogOptions } from "./logs";
 import { explainWorkload, fleetSnapshot, whatIfLoss } from "./explain";
-import { applyObservation, observeFleet } from "./observed";
-import { describeProgress, fromDeclared, toDeclared } from "./records";
+import { applyObservation, observeFleet, type Observation } from "./observed";
+import { Reconciler } from "./reconciler";
+import { removeReplicas, undeclareRemoved } from "./removal";
+import { describeProgress, fromDeclared, plannedRecord, toDeclared, type PlannedStep } from "./records";
 import { ReplicaStarter, type NetworksFor } from "./starter";
 import type {
   DeployProgress,
@@ -26,7 +29,7 @@ import type {
   WhatIfResult,
   WorkloadRequest,
 } from "./types";
-import { agentDeploymentId, resolveWorkload, type ParsedWorkload } from "./workload";
+import { resolveWorkload, type ParsedWorkload } from "./workload";
 
 export type { AgentDirectory, NodeDirectory } from "./directories";
 export { describeProgress } from "./records";
@@ -46,13 +49,11 @@ export interface OrchestratorOptions {
   images?: ImagePlatforms;
   /** How long a list of replica states from the agents stays fresh. */
   refreshTtlMs?: number;
+  /** How often the reconciler compares declared with observed state (node events start a pass at once). */
+  reconcileIntervalMs?: number;
+  /** Backoff between attempts for a replica that cannot be placed or started. */
+  retry?: BackoffOptions;
   now?: () => number;
-}
-
-interface Step {
-  spec: ServiceSpec;
-  replica: number;
-  decision: PlacementSuccess;
 }
 
 /**
@@ -68,7 +69,10 @@ export class Orchestrator {
   private refreshing: Promise<void> | undefined;
   private readonly now: () => number;
   private readonly starter: ReplicaStarter;
+  private lastObservation: Observation = { answers: new Map(), offline: new Set() };
   readonly declared: DeclaredState;
+  /** Keeps what runs in line with what is declared (a component for the process's lifecycle). */
+  readonly reconciler: Reconciler;
 
   constructor(private readonly opts: OrchestratorOptions) {
     this.now = opts.now ?? Date.now;
@@ -76,6 +80,19 @@ export class Orchestrator {
     this.declared = opts.declared ?? new DeclaredState(new MemoryDeclaredStateStore(), opts.logger);
     // What was declared before a restart: known again at once, its states asked from the agents on refresh.
     for (const d of this.declared.deployments()) this.deployments.set(d.id, fromDeclared(d));
+    this.reconciler = new Reconciler({
+      ...opts,
+      declared: this.declared,
+      records: this.deployments,
+      starter: this.starter,
+      snapshot: () => this.snapshot(),
+      observe: async () => {
+        await this.refresh(true);
+        return this.lastObservation;
+      },
+      intervalMs: opts.reconcileIntervalMs ?? 2000,
+      now: this.now,
+    });
   }
 
   /** Resolves a request into a name and validated services in dependency order. */
@@ -130,30 +147,7 @@ export class Orchestrator {
       );
     }
     const plan = this.plan(name, services);
-    const record: DeploymentRecord = {
-      id: name,
-      createdAt: this.now(),
-      status: "deploying",
-      origin: "api",
-      services: services.map((s) => ({ name: s.name, image: s.image, replicas: s.replicas })),
-      specs: services,
-      replicas: plan.map((p) => ({
-        service: p.spec.name,
-        replica: p.replica,
-        nodeId: p.decision.nodeId,
-        agentDeploymentId: agentDeploymentId(name, p.spec.name, p.replica),
-        image: p.spec.image,
-        state: "pending",
-        devices: p.decision.devices.map((a) => ({
-          deviceId: a.device.id,
-          hostPath: a.hostPath,
-          containerPath: a.containerPath,
-        })),
-        resources: p.spec.resources,
-        exclusiveDevices: p.decision.devices.filter((a) => a.exclusive).map((a) => a.device.id),
-        sharedDevices: p.decision.devices.filter((a) => !a.exclusive).map((a) => a.device.id),
-      })),
-    };
+    const record = plannedRecord(name, services, plan, this.now());
     // Recorded before anything starts: pending replicas count as reservations for concurrent deploys.
     this.deployments.set(name, record);
     try {
@@ -236,7 +230,7 @@ export class Orchestrator {
     return structuredClone(record);
   }
 
-  private plan(name: string, services: ServiceSpec[]): Step[] {
+  private plan(name: string, services: ServiceSpec[]): PlannedStep[] {
     const plan = planDeployment(services, this.snapshot(), { deploymentId: name, explain: "full" });
     if (!plan.ok) {
       this.opts.events.publish({
@@ -258,19 +252,10 @@ export class Orchestrator {
   }
 
   private async rollback(record: DeploymentRecord): Promise<void> {
-    for (const r of record.replicas) {
-      if (r.state === "pending") continue;
-      try {
-        await this.opts.agents.client(r.nodeId).call("remove", { deploymentId: r.agentDeploymentId });
-      } catch (e) {
-        this.opts.logger.warn("rollback could not remove a replica", {
-          deployment: record.id,
-          replica: r.agentDeploymentId,
-          node: r.nodeId,
-          error: errorMessage(e),
-        });
-      }
-    }
+    const started = record.replicas.filter((r) => r.state !== "pending");
+    const { failures } = await removeReplicas(this.opts.agents, started);
+    if (failures.length > 0)
+      this.opts.logger.warn("rollback could not remove every replica", { deployment: record.id, failures });
   }
 
   // ------------------------------------------------------------------------------------------------ remove
@@ -283,30 +268,15 @@ export class Orchestrator {
       throw new IotFogError("CONFLICT", `deployment "${id}" is still being deployed`);
     const previous = record.status;
     record.status = "removing";
-    const failures: string[] = [];
-    const kept: ReplicaRecord[] = [];
-    await Promise.all(
-      record.replicas.map(async (r) => {
-        try {
-          await this.opts.agents.client(r.nodeId).call("remove", { deploymentId: r.agentDeploymentId });
-        } catch (e) {
-          failures.push(`${r.service}#${r.replica} on ${r.nodeId}: ${errorMessage(e)}`);
-          kept.push(r);
-        }
-      }),
-    );
-    if (failures.length > 0) {
-      const removed = record.replicas.filter((r) => !kept.includes(r));
-      record.replicas = kept;
+    const outcome = await removeReplicas(this.opts.agents, record.replicas);
+    await undeclareRemoved(this.declared, id, outcome, this.now());
+    if (outcome.failures.length > 0) {
+      record.replicas = outcome.kept;
       record.status = previous === "removing" ? "degraded" : previous;
-      record.error = `not removed: ${failures.join("; ")}`;
-      // The operator asked for removal: nothing stays declared, and what could not be removed is owed to its
-      // node (a tombstone, kept across a restart, paid when the node answers again).
-      await this.forgetDeclared(id, removed, kept, failures.join("; "));
+      record.error = `not removed: ${outcome.failures.join("; ")}`;
       throw new IotFogError("UNAVAILABLE", `deployment "${id}": ${record.error}`);
     }
     this.deployments.delete(id);
-    await this.forgetDeclared(id, record.replicas, [], "");
     this.opts.events.publish({ type: "deployment.removed", deploymentId: id, message: `${id}: removed` });
     return {
       ...structuredClone(record),
@@ -314,19 +284,15 @@ export class Orchestrator {
     };
   }
 
-  /** `removed` are gone from their nodes; `owed` could not be removed (their nodes did not answer). */
-  private async forgetDeclared(
-    id: string,
-    removed: ReplicaRecord[],
-    owed: ReplicaRecord[],
-    reason: string,
-  ): Promise<void> {
+  /**
+   * Drops a deployment's declaration without touching its containers: the caller removes them itself (the VIM
+   * driver's delete with its own grace and owed removals) and then `remove`s the record. Until then the
+   * reconciler leaves the deployment alone.
+   */
+  async undeclare(id: string): Promise<void> {
+    const record = this.deployments.get(id);
+    if (record !== undefined && record.status !== "deploying") record.status = "removing";
     await this.declared.delete(id);
-    for (const r of removed) await this.declared.removeTombstone(r.nodeId, r.agentDeploymentId);
-    for (const r of owed) {
-      const t = { nodeId: r.nodeId, agentDeploymentId: r.agentDeploymentId, since: this.now(), reason };
-      await this.declared.addTombstone(t);
-    }
   }
 
   // ------------------------------------------------------------------------------------------------ list
@@ -336,14 +302,14 @@ export class Orchestrator {
     await this.refresh();
     return [...this.deployments.values()]
       .sort((a, b) => a.id.localeCompare(b.id))
-      .map((d) => structuredClone(d));
+      .map((d) => this.reconciler.annotate(d));
   }
 
   async get(id: string): Promise<DeploymentRecord> {
     await this.refresh();
     const d = this.deployments.get(id);
     if (d === undefined) throw new IotFogError("NOT_FOUND", `deployment "${id}" does not exist`);
-    return structuredClone(d);
+    return this.reconciler.annotate(d);
   }
 
   /** Replicas recorded on one node. */
@@ -372,6 +338,7 @@ export class Orchestrator {
       logger: this.opts.logger,
     });
     applyObservation(this.deployments, observation, this.now());
+    this.lastObservation = observation;
   }
 
   // ------------------------------------------------------------------------------------------------ logs

@@ -1,5 +1,47 @@
+import type { PlacementSuccess, ServiceSpec } from "@openiotfog/shared";
 import type { DeclaredDeployment } from "./declared";
 import type { DeployProgress, DeploymentRecord } from "./types";
+import { agentDeploymentId } from "./workload";
+
+/** One replica as placement chose it, to be started. */
+export interface PlannedStep {
+  spec: ServiceSpec;
+  replica: number;
+  decision: PlacementSuccess;
+}
+
+/** The record of a deployment about to start: every replica placed, none started yet (`pending`). */
+export function plannedRecord(
+  name: string,
+  services: ServiceSpec[],
+  plan: PlannedStep[],
+  now: number,
+): DeploymentRecord {
+  return {
+    id: name,
+    createdAt: now,
+    status: "deploying",
+    origin: "api",
+    services: services.map((s) => ({ name: s.name, image: s.image, replicas: s.replicas })),
+    specs: services,
+    replicas: plan.map((p) => ({
+      service: p.spec.name,
+      replica: p.replica,
+      nodeId: p.decision.nodeId,
+      agentDeploymentId: agentDeploymentId(name, p.spec.name, p.replica),
+      image: p.spec.image,
+      state: "pending",
+      devices: p.decision.devices.map((a) => ({
+        deviceId: a.device.id,
+        hostPath: a.hostPath,
+        containerPath: a.containerPath,
+      })),
+      resources: p.spec.resources,
+      exclusiveDevices: p.decision.devices.filter((a) => a.exclusive).map((a) => a.device.id),
+      sharedDevices: p.decision.devices.filter((a) => !a.exclusive).map((a) => a.device.id),
+    })),
+  };
+}
 
 /** The declaration of a deployment record: its specs and where each replica is placed. */
 export function toDeclared(record: DeploymentRecord, at: number): DeclaredDeployment {

@@ -57,6 +57,8 @@ export interface ReplicaRecord {
   resources: ServiceSpec["resources"];
   exclusiveDevices: string[];
   sharedDevices: string[];
+  /** Why it is not where it should be (node lost, nothing fits, start failed), from the reconciler. */
+  note?: string;
 }
 
 export const deploymentStatuses = ["deploying", "running", "degraded", "failed", "removing"] as const;
@@ -88,6 +90,11 @@ export const fleetEventTypes = [
   "deployment.deployed",
   "deployment.failed",
   "deployment.removed",
+  "replica.waiting",
+  "replica.pending",
+  "replica.replaced",
+  "replica.restarted",
+  "replica.removed",
   "agent.event",
 ] as const;
 export type FleetEventType = (typeof fleetEventTypes)[number];

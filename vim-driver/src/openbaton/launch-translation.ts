@@ -117,6 +117,8 @@ export function translateLaunch(
       restart: fog?.restart ?? "unless-stopped",
       constraints: constraintSet,
       labels: { ...(fog?.labels ?? {}), "org.openiotfog.openbaton.hostname": req.hostname },
+      // The NFVO heals a VNFC of a lost node (HEAL through the VNFM): the fleet waits for the node meanwhile.
+      failover: { onNodeLoss: "keep" },
       // Inside the container, `hostname` says what the NFVO calls the VNFC (as Server.hostName does).
       hostname: fog?.hostname ?? containerHostName(req.hostname),
       ...(fog !== undefined && fog.dns.length > 0 ? { dns: fog.dns } : {}),

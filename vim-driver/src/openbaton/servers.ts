@@ -106,6 +106,7 @@ export class FogServers {
 
   /** Removes a failed launch on its node (short grace), then from the fleet's records. */
   async discard(name: string, nodeId: string, agentId: string): Promise<void> {
+    await this.deployments.undeclare(name).catch(() => undefined);
     // The agent serialises commands per deployment id: this remove runs after a deploy still in progress there.
     await this.removeDeployment(nodeId, agentId, true);
     try {
@@ -137,6 +138,8 @@ export class FogServers {
 
   /** The fleet forgets a deployment of this driver (`<name>.<service>.<replica>`) once it is gone. */
   private async forget(agentId: string): Promise<void> {
+    // Owed removals of fleet-API deployments are in the same book; their records are the reconciler's.
+    if (!this.deployments.isOurs(agentId)) return;
     const dot = agentId.indexOf(".");
     try {
       await this.deployments.forget(dot > 0 ? agentId.slice(0, dot) : agentId);
@@ -158,6 +161,9 @@ export class FogServers {
     }
     const nodeId = sep > 0 ? extId.slice(0, sep) : undefined;
     this.placed.delete(extId);
+    // No longer declared first, so the reconciler does not start again what is being removed.
+    const dot = agentId.indexOf(".");
+    await this.deployments.undeclare(dot > 0 ? agentId.slice(0, dot) : agentId).catch(() => undefined);
     let removed = false;
     if (nodeId !== undefined && this.calls.fleet.liveNode(nodeId) !== undefined) {
       removed = await this.removeDeployment(nodeId, agentId, true);

@@ -139,6 +139,14 @@ export class MemoryFleet implements NodeDirectory, AgentDirectory {
           runtime.set(id, info);
           return { deployment: structuredClone(info), created: true };
         }
+        case "start": {
+          const d = runtime.get(params.deploymentId as string);
+          if (d === undefined)
+            throw new IotFogError("NOT_FOUND", `no deployment ${String(params.deploymentId)}`);
+          d.state = "running";
+          d.desired = "running";
+          return structuredClone(d);
+        }
         case "list":
           return { deployments: [...runtime.values()].map((d) => structuredClone(d)) };
         case "inspect": {

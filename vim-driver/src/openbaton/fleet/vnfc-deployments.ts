@@ -55,6 +55,14 @@ export class VnfcDeployments {
     return own;
   }
 
+  /**
+   * No longer declared, containers untouched: the caller removes them itself (short grace, owed removals), then
+   * `forget`s the record. Until then the fleet's reconciler leaves the deployment alone (it would start it again).
+   */
+  async undeclare(name: string): Promise<void> {
+    await this.orchestrator.undeclare(name);
+  }
+
   /** The fleet forgets a deployment (and removes what is left of it); one it does not know is fine. */
   async forget(name: string): Promise<void> {
     try {
