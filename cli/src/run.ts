@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import path from "node:path";
 import { z } from "zod";
 import {
   IotFogError,
@@ -74,9 +75,15 @@ export async function runUp(opts: UpOptions): Promise<void> {
   const source = opts.config ?? "configuration";
   // The single-machine stack is for people: the fleet API and GUI are on unless the config says otherwise.
   const driverSection = { ...up.driver, api: { enabled: true, ...(up.driver.api as object | undefined) } };
+  const agentConfig = resolveAgentConfig(
+    loadSection(agentConfigSchema, up.agent, brokerUrl, `${source} (section agent)`),
+  );
+  // The stack's declared state lives beside its agent's data (one stack, one state), unless configured.
+  const fleet = (up.driver.fleet as Record<string, unknown> | undefined) ?? {};
+  const stateFile = fleet.stateFile ?? path.join(path.dirname(agentConfig.dataDir), "fleet-state.json");
   const driverConfig = loadSection(
     driverConfigSchema,
-    driverSection,
+    { ...driverSection, fleet: { ...fleet, stateFile } },
     brokerUrl,
     `${source} (section driver)`,
   );
@@ -85,9 +92,6 @@ export async function runUp(opts: UpOptions): Promise<void> {
     if (!existsSync(file))
       throw new IotFogError("CONFIG_NOT_FOUND", `blueprint to deploy not found: ${file}`);
   }
-  const agentConfig = resolveAgentConfig(
-    loadSection(agentConfigSchema, up.agent, brokerUrl, `${source} (section agent)`),
-  );
   const log = { level: up.log.level, format: up.log.format };
   components.push(
     asComponent("driver", buildDriver(driverConfig, createLogger({ component: "driver", ...log }))),
