@@ -89,7 +89,6 @@ export const serviceResourcesSchema = z
 export type ServiceResources = z.infer<typeof serviceResourcesSchema>;
 
 /**
-
  * Most replicas of one service. Placement plans every replica, so a count from a remote caller must be bounded:
  * `replicas: 1e9` in a blueprint once held the driver until it ran out of memory.
  */
