@@ -31,7 +31,9 @@ import {
   requireSecondDocker,
   uniqueName,
 } from "../helpers/services";
-import { startDriverHarness, type DriverHarness } from "../nfvo-emulator/harness";
+import type { DriverHarness } from "../nfvo-emulator/harness";
+import type { NfvoWithVnfms } from "../nfvo-emulator/vnfm/nfvo-vnfm";
+import { loadNsd, startVnfmHarness } from "../nfvo-emulator/vnfm/nsd-harness";
 import { REPO, testAgentSetup, type TestAgentSetup } from "./agent-helpers";
 
 jest.setTimeout(240000);
@@ -48,6 +50,9 @@ describe("a mixed fleet: x86_64 and arm64 agents, images placed by their platfor
   let piSetup: TestAgentSetup | undefined;
   let pi: ChildProcess | undefined;
   let h: DriverHarness | undefined;
+  let nfvo: NfvoWithVnfms;
+  // RabbitMQ users are broker-wide and the VNFM's user is its type: unique per run.
+  const vnfmType = uniqueName("fog");
   let api: string;
   let x86Node: string;
   let piNode: string;
@@ -86,10 +91,11 @@ describe("a mixed fleet: x86_64 and arm64 agents, images placed by their platfor
     piNode = piSetup.nodeId;
     pi = spawnArm64Agent(piSetup.configFile);
     const port = await freePort();
-    h = await startDriverHarness({
+    ({ h, nfvo } = await startVnfmHarness({
+      vnfmType,
       topicPrefix: prefix,
       driver: { api: { enabled: true, port, token }, launchTimeoutMs: 60000 },
-    });
+    }));
     api = `http://127.0.0.1:${port}/api/v1`;
     await h.emulator.registerVim(h.vim);
     await h.waitForNodes(2, 90000);
@@ -222,5 +228,24 @@ describe("a mixed fleet: x86_64 and arm64 agents, images placed by their platfor
     await harness.emulator
       .call(harness.vim, "deleteNetwork", ["iotfog-pi-lan"], "Boolean")
       .catch(() => undefined);
+  });
+
+  it("... and through the fog VNFM (an NSD whose VNFD only the arm64 node matches): an ERROR with the explanation", async () => {
+    const nsd = loadNsd("nsd-zigbee-line2.json", vnfmType);
+    const vnfd = (nsd.vnfd as Array<Record<string, unknown>>)[0]!;
+    const config = vnfd.configurations as {
+      configurationParameters: Array<{ confKey: string; value: string }>;
+    };
+    // The ZigBee gateway of the example NSD without its stick, on the Pi's zone, with the amd64-only image.
+    config.configurationParameters = config.configurationParameters
+      .filter((p) => p.confKey !== "fog.devices")
+      .map((p) => (p.confKey === "constraints" ? { ...p, value: "node.labels.zone==pi-corner" } : p));
+    const failed = await nfvo.deployNsr(nsd, (h as DriverHarness).vim.name);
+    expect(failed.status).toBe("ERROR");
+    expect(failed.errors).toHaveLength(1);
+    const why = failed.errors[0] as string;
+    expect(why).toContain("ALLOCATE_RESOURCES for zigbee-gateway failed");
+    expect(why).toMatch(new RegExp(`image \\S+ has linux/amd64 only; node ${piNode} is linux/arm64`));
+    expect(await containersOfNode(piNode, engineB)).toEqual([]);
   });
 });
