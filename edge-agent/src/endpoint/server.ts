@@ -176,9 +176,10 @@ export class CommandEndpoint implements Component {
             "UNAVAILABLE",
             `agent busy: ${this.inFlight.size} requests in flight (limit ${this.busyRefusals.limit}); retry later`,
           );
-          void this.send(identity, [
+          // A failed send is logged by the send chain; here it must not become an unhandled rejection.
+          this.send(identity, [
             encodeReply(errorReply(head === undefined ? "" : salvageIdFromHead(head), busy)),
-          ]);
+          ]).catch(() => undefined);
           continue;
         }
         const task = this.handle(identity, body).catch((e: unknown) => {
