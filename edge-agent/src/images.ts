@@ -1,8 +1,8 @@
 import { createHash, randomUUID, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, rm, stat, type FileHandle } from "node:fs/promises";
+import { mkdir, open, rm, stat, statfs, type FileHandle } from "node:fs/promises";
 import path from "node:path";
-import { IotFogError, type Component, type Logger } from "@openiotfog/shared";
+import { IotFogError, errorMessage, formatBytes, type Component, type Logger } from "@openiotfog/shared";
 import type { ContainerRuntime } from "./runtime/runtime";
 
 interface ImportTransfer {
@@ -99,6 +99,18 @@ export class ImageTransfers implements Component {
 
   async beginImport(sizeBytes: number, sha256: string): Promise<{ transferId: string; chunkBytes: number }> {
     const id = this.reserve();
+    // Refused before the first chunk when the staging disk cannot hold the tarball: a copy that would fill the
+    // disk half way is worse for the node than one that never starts.
+    const fs = await statfs(this.dir);
+    const free = fs.bavail * fs.bsize;
+    if (sizeBytes > free) {
+      // RUNTIME_ERROR, not UNAVAILABLE: retrying the same request cannot help, and the reason must reach the caller.
+      throw new IotFogError(
+        "RUNTIME_ERROR",
+        `not enough disk space to stage the image: ${formatBytes(sizeBytes)} needed, ${formatBytes(free)} free in ${this.dir}`,
+        { sizeBytes, freeBytes: free },
+      );
+    }
     const file = path.join(this.dir, `${id}.import.tar`);
     const handle = await open(file, "w", 0o600);
     this.transfers.set(id, {
@@ -134,7 +146,16 @@ export class ImageTransfers implements Component {
     if (t.received + bytes.length > t.sizeBytes) {
       throw new IotFogError("BAD_REQUEST", `chunk runs past the announced size of ${t.sizeBytes} bytes`);
     }
-    await t.handle.write(bytes, 0, bytes.length, offset);
+    try {
+      await t.handle.write(bytes, 0, bytes.length, offset);
+    } catch (e) {
+      // Typically ENOSPC (the disk filled up since begin): the half-written tarball goes at once.
+      await this.drop(id);
+      throw new IotFogError(
+        "RUNTIME_ERROR",
+        `cannot stage the image chunk at offset ${offset}: ${errorMessage(e)}; import ${id} aborted`,
+      );
+    }
     t.hash.update(bytes);
     t.received += bytes.length;
     return { transferId: id, receivedBytes: t.received };
