@@ -31,6 +31,9 @@ export class ImageDistribution {
       progress({ ...base, action: "present" });
       return;
     }
+    // A copy that breaks (the source gone mid-copy, a corrupted chunk, the target's disk full) is retried from
+    // the next source; the target's half import was aborted by the client. The failures explain a final refusal.
+    const failures: string[] = [];
     for (const other of this.opts.fleet.nodes()) {
       if (other.nodeId === nodeId || !other.online || other.endpoint === undefined) continue;
       let source: AgentClient;
@@ -43,17 +46,27 @@ export class ImageDistribution {
       }
       progress({ ...base, action: "copy", fromNodeId: other.nodeId, doneBytes: 0 });
       const started = this.opts.now();
-      const bytes = await copyWithProgress(source, client, image, (doneBytes, totalBytes) =>
-        progress({ ...base, action: "copy", fromNodeId: other.nodeId, doneBytes, totalBytes }),
-      );
-      this.opts.logger.info("image copied", {
-        image,
-        from: other.nodeId,
-        to: nodeId,
-        bytes,
-        ms: this.opts.now() - started,
-      });
-      return;
+      try {
+        const bytes = await copyWithProgress(source, client, image, (doneBytes, totalBytes) =>
+          progress({ ...base, action: "copy", fromNodeId: other.nodeId, doneBytes, totalBytes }),
+        );
+        this.opts.logger.info("image copied", {
+          image,
+          from: other.nodeId,
+          to: nodeId,
+          bytes,
+          ms: this.opts.now() - started,
+        });
+        return;
+      } catch (e) {
+        this.opts.logger.warn("image copy failed; trying the next source", {
+          image,
+          from: other.nodeId,
+          to: nodeId,
+          error: errorMessage(e),
+        });
+        failures.push(`copy from ${other.nodeId} failed: ${errorMessage(e)}`);
+      }
     }
     progress({ ...base, action: "pull" });
     try {
@@ -63,9 +76,11 @@ export class ImageDistribution {
         { timeoutMs: this.opts.imageTransferTimeoutMs, retries: 0 },
       );
     } catch (e) {
+      const copies =
+        failures.length === 0 ? "is on no online node" : `could not be copied (${failures.join("; ")})`;
       throw new IotFogError(
         "IMAGE_NOT_FOUND",
-        `image ${image} is on no online node and cannot be pulled on ${nodeId}: ${errorMessage(e)}`,
+        `image ${image} ${copies} and cannot be pulled on ${nodeId}: ${errorMessage(e)}`,
       );
     }
   }
