@@ -269,6 +269,26 @@ export async function removeContainersByLabel(
   return list.length;
 }
 
+/**
+ * Removes the networks carrying a label (the node label our per-node networks carry): Docker has few default
+ * address pools, and every leaked network takes one from all later tests on the engine.
+ */
+export async function removeNetworksByLabel(
+  label: string,
+  value: string,
+  engine: Docker = docker(),
+): Promise<void> {
+  const list = await engine.listNetworks({ filters: { label: [`${label}=${value}`] } });
+  await Promise.all(
+    list.map((n) =>
+      engine
+        .getNetwork(n.Id)
+        .remove()
+        .catch(() => undefined),
+    ),
+  );
+}
+
 /** The containers (running or not) of one node, by the node label every container we create carries. */
 /** Runs `cmd` in a running container and returns its exit code and standard output (stderr dropped). */
 export async function execInContainer(

@@ -16,7 +16,14 @@ import {
   type AgentConfig,
   type AgentConfigInput,
 } from "@openiotfog/edge-agent";
-import { MQTT_URL, freePort, removeContainersByLabel, uniqueName, waitFor } from "../helpers/services";
+import {
+  MQTT_URL,
+  freePort,
+  removeContainersByLabel,
+  removeNetworksByLabel,
+  uniqueName,
+  waitFor,
+} from "../helpers/services";
 
 export const REPO = path.resolve(__dirname, "../..");
 export const FIXTURES = path.join(REPO, "test/fixtures/sysfs");
@@ -82,6 +89,7 @@ export async function testAgentSetup(
     configFile,
     cleanup: async () => {
       await removeContainersByLabel("org.openiotfog.node", nodeId);
+      await removeNetworksByLabel("org.openiotfog.node", nodeId);
       await clearRetained(prefix, nodeId);
       rmSync(dir, { recursive: true, force: true });
     },

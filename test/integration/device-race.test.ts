@@ -127,6 +127,8 @@ describe("exclusive devices under races: one stick, two claims at the same momen
 
   afterAll(async () => {
     await client?.close();
+    // The launches' network on the node (Docker's address pools are few: a leaked network takes one).
+    await h?.emulator.call(h.vim, "deleteNetwork", ["iotfog-race-lan"], "Boolean").catch(() => undefined);
     await h?.close();
     await fleet?.stop();
     if (tree) rmSync(tree, { recursive: true, force: true });
