@@ -20,6 +20,9 @@ built=()
 
 arch_of() { $SUDO docker "$@" --format '{{.Architecture}}' 2>/dev/null || true; }
 
+# Without Debian's arm64 architecture (IOTFOG_SETUP_ARM64=0: a fog node) there is nothing to build from.
+dpkg --print-foreign-architectures | grep -qx arm64 || exit 0
+
 if [ "$(arch_of image inspect "$ARM64_IMAGE")" != "arm64" ]; then
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
