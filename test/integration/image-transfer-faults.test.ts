@@ -46,6 +46,12 @@ jest.setTimeout(180000);
 const CHUNK_BYTES = 4096;
 const STAGING_MB = 4;
 
+/** mount / umount: as root directly, else through sudo without a password (as scripts/setup.sh runs). */
+function privileged(args: string[]): void {
+  const [cmd, ...rest] = process.getuid?.() === 0 ? args : ["sudo", "-n", ...args];
+  execFileSync(cmd!, rest, { stdio: "pipe" });
+}
+
 describe("broken peer image copies: source killed, target disk too small, corrupted chunk", () => {
   const prefix = uniqueName("iotfog-xfer");
   const image = `openiotfog/xfer-faults:${uniqueName("t").toLowerCase()}`;
@@ -165,13 +171,11 @@ describe("broken peer image copies: source killed, target disk too small, corrup
     staging = transfersOf(targetSetup);
     mkdirSync(staging, { recursive: true });
     try {
-      execFileSync("mount", ["-t", "tmpfs", "-o", `size=${STAGING_MB}m`, "tmpfs", staging], {
-        stdio: "pipe",
-      });
+      privileged(["mount", "-t", "tmpfs", "-o", `size=${STAGING_MB}m`, "tmpfs", staging]);
       mounted = true;
     } catch (e) {
       throw new Error(
-        `this test stages images on a ${STAGING_MB} MiB tmpfs and must run as root (mount): ${(e as Error).message}`,
+        `this test stages images on a ${STAGING_MB} MiB tmpfs and needs root or password-less sudo (mount): ${(e as Error).message}`,
       );
     }
     h = await startDriverHarness({ topicPrefix: prefix, driver: { launchTimeoutMs: 90000 } });
@@ -184,7 +188,7 @@ describe("broken peer image copies: source killed, target disk too small, corrup
     await h?.emulator.call(h.vim, "deleteNetwork", ["iotfog-xfer-lan"], "Boolean").catch(() => undefined);
     await h?.close();
     await target?.lifecycle.stop();
-    if (mounted) execFileSync("umount", [staging]);
+    if (mounted) privileged(["umount", staging]);
     for (const s of sources) {
       if (s.child && s.child.exitCode === null && s.child.signalCode === null) {
         s.child.kill("SIGKILL");
