@@ -34,3 +34,4 @@ export * from "./log-config";
 export * from "./secrets";
 export * from "./linear-regexp";
 export * from "./limits";
+export * from "./http-tls";

@@ -39,6 +39,8 @@ export async function startTestAgent(opts: {
   openReads?: boolean;
   /** The agent's host-safety policy, given its temporary directory; default: least privilege. */
   hostPolicy?: (dir: string) => HostPolicyInput;
+  /** Merged into the `rest:` section (e.g. `tls`, `host`). */
+  rest?: Record<string, unknown>;
 }): Promise<TestAgent> {
   const nodeId = uniqueName(opts.name);
   const dir = await mkdtemp(path.join(os.tmpdir(), `${nodeId}-`));
@@ -59,26 +61,27 @@ export async function startTestAgent(opts: {
         runtime: { pullMissingImages: false },
         hardware: { bind: "tcp://127.0.0.1:*", udev: false },
         monitoring: { pubBind: "tcp://127.0.0.1:*" },
-        rest: { port: 0, token: REST_TOKEN, openReads: opts.openReads ?? false },
+        rest: { port: 0, token: REST_TOKEN, openReads: opts.openReads ?? false, ...opts.rest },
         hostPolicy: opts.hostPolicy?.(dir) ?? {},
       },
       "test agent config",
     ),
   );
   const agent = createAgent(config, createLogger({ component: "agent", silent: true }));
-  await agent.lifecycle.start();
-  return {
-    agent,
-    config,
-    nodeId,
-    dir,
-    stop: async () => {
-      await agent.lifecycle.stop();
-      await removeContainersByLabel("org.openiotfog.node", nodeId);
-      await clearRetained(opts.prefix, nodeId);
-      await rm(dir, { recursive: true, force: true });
-    },
+  const stop = async (): Promise<void> => {
+    await agent.lifecycle.stop();
+    await removeContainersByLabel("org.openiotfog.node", nodeId);
+    await clearRetained(opts.prefix, nodeId);
+    await rm(dir, { recursive: true, force: true });
   };
+  try {
+    await agent.lifecycle.start();
+  } catch (e) {
+    // A start the test expects to fail leaves nothing behind either.
+    await stop();
+    throw e;
+  }
+  return { agent, config, nodeId, dir, stop };
 }
 
 /** Deletes an agent's retained presence and capabilities so the broker keeps nothing from the test. */

@@ -1,4 +1,5 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { Agent, fetch as fetchWith } from "undici";
 import { IotFogError, errorMessage, isErrorCode, readSecretFileSync } from "@openiotfog/shared";
 
 export const DEFAULT_API_URL = "http://127.0.0.1:7080";
@@ -8,16 +9,21 @@ export interface ApiOptions {
   apiUrl?: string;
   token?: string;
   tokenFile?: string;
+  /** PEM file of the CA that signed an https:// API's certificate (the fleet CA). */
+  ca?: string;
 }
 
 export interface ApiTarget {
   url: string;
   token: string | undefined;
+  /** PEM certificate(s) trusted for an https:// API, instead of the system's CAs. */
+  ca?: string;
 }
 
 /**
- * Where the fleet API is and which token to send: flags, then IOTFOG_API_URL / IOTFOG_API_TOKEN /
- * IOTFOG_API_TOKEN_FILE, then the defaults (the token file `iotfog up` writes in the working directory).
+ * Where the fleet API is, which token to send and which CA to trust: flags, then IOTFOG_API_URL /
+ * IOTFOG_API_TOKEN / IOTFOG_API_TOKEN_FILE / IOTFOG_API_CA, then the defaults (the token file `iotfog up` writes
+ * in the working directory; the system's CAs).
  */
 export function resolveTarget(opts: ApiOptions, env: NodeJS.ProcessEnv = process.env): ApiTarget {
   const url = (opts.apiUrl ?? env.IOTFOG_API_URL ?? DEFAULT_API_URL).replace(/\/+$/, "");
@@ -34,7 +40,22 @@ export function resolveTarget(opts: ApiOptions, env: NodeJS.ProcessEnv = process
       throw new IotFogError("BAD_REQUEST", `token file not found: ${file}`);
     }
   }
-  return { url, token: token === "" ? undefined : token };
+  const caFile = opts.ca ?? env.IOTFOG_API_CA;
+  const ca = caFile === undefined || caFile === "" ? undefined : readCaFile(caFile);
+  return { url, token: token === "" ? undefined : token, ...(ca === undefined ? {} : { ca }) };
+}
+
+function readCaFile(file: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new IotFogError("BAD_REQUEST", `--ca: cannot read ${file}: ${errorMessage(e)}`);
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new IotFogError("BAD_REQUEST", `--ca: ${file} holds no PEM certificate`);
+  }
+  return pem;
 }
 
 /** The HTTP status an API error came with; 0 when the API was not reached. */
@@ -70,7 +91,12 @@ export interface SseMessage {
 
 /** A small client of the fleet REST API (fetch), with NDJSON and Server-Sent-Events readers. */
 export class ApiClient {
-  constructor(readonly target: ApiTarget) {}
+  /** Set when a CA is configured: the connections trust that CA only. */
+  private readonly dispatcher: Agent | undefined;
+
+  constructor(readonly target: ApiTarget) {
+    this.dispatcher = target.ca === undefined ? undefined : new Agent({ connect: { ca: target.ca } });
+  }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
     return {
@@ -80,15 +106,22 @@ export class ApiClient {
   }
 
   private async fetch(method: string, path: string, init: RequestInit = {}): Promise<Response> {
+    const url = `${this.target.url}/api/v1${path}`;
     try {
-      return await fetch(`${this.target.url}/api/v1${path}`, { method, ...init });
+      if (this.dispatcher === undefined) return await fetch(url, { method, ...init });
+      // undici's own fetch with its Agent: the global fetch of Node 20 takes no CA option.
+      const withCa = { method, ...init, dispatcher: this.dispatcher } as Parameters<typeof fetchWith>[1];
+      return (await fetchWith(url, withCa)) as unknown as Response;
     } catch (e) {
       if ((e as Error).name === "AbortError") throw e;
-      const cause = (e as { cause?: unknown }).cause;
+      const cause = errorMessage((e as { cause?: unknown }).cause ?? e);
+      const certificate = /certificate|self.signed|issuer/i.test(cause);
       throw new IotFogError(
         "UNAVAILABLE",
-        `cannot reach the fleet API at ${this.target.url}: ${errorMessage(cause ?? e)}; is the driver running ` +
-          "(`iotfog up` or `iotfog driver`)? Set --api-url or IOTFOG_API_URL.",
+        `cannot reach the fleet API at ${this.target.url}: ${cause}; ` +
+          (certificate
+            ? "the API's certificate is not trusted: give the CA that signed it with --ca or IOTFOG_API_CA."
+            : "is the driver running (`iotfog up` or `iotfog driver`)? Set --api-url or IOTFOG_API_URL."),
       );
     }
   }

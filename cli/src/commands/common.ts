@@ -14,6 +14,10 @@ export function withApiOptions(cmd: Command): Command {
       "--token-file <file>",
       "file holding the API token (default: $IOTFOG_API_TOKEN_FILE or .iotfog/api-token)",
     )
+    .option(
+      "--ca <file>",
+      "PEM CA certificate that signed an https API's certificate (default: $IOTFOG_API_CA)",
+    )
     .addOption(
       new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"),
     );

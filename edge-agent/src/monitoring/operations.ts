@@ -140,7 +140,8 @@ function nonFatal(component: Component, logger: Logger): Component {
 
 /** An http URL made reachable from other machines: a wildcard host becomes the first external IPv4 address. */
 function advertisedUrl(url: string): string {
-  return advertisedAddress(url.replace(/^http:/, "tcp:")).replace(/^tcp:/, "http:");
+  const scheme = url.startsWith("https:") ? "https:" : "http:";
+  return advertisedAddress(url.replace(/^https?:/, "tcp:")).replace(/^tcp:/, scheme);
 }
 
 function classifierFrom(rules: readonly DeviceRule[]): UsbClassifier {
@@ -305,7 +306,10 @@ export function createOperations(core: CoreParts): Operations {
         const { createRestApp } = require("../rest/app") as RestAppModule;
         return createRestApp({ backend, token, openReads: config.rest.openReads, logger: log("rest") });
       };
-      rest = new RestServer(build, config.rest.host, config.rest.port, log("rest"));
+      rest = new RestServer(build, config.rest.host, config.rest.port, log("rest"), {
+        tls: config.rest.tls,
+        insecurePlainHttp: config.rest.insecurePlainHttp,
+      });
       await rest.start();
     },
     stop: async () => {

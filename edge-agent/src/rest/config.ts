@@ -1,10 +1,14 @@
 import { z } from "zod";
+import { httpTlsSchema, refinePlainHttpBind } from "@openiotfog/shared";
 
 /** `rest:` section of the agent config. */
 export const restConfigSchema = z
   .object({
     enabled: z.boolean().default(true),
-    /** Loopback by default: operators on the node (or an SSH tunnel) use it; open it up deliberately. */
+    /**
+     * Loopback by default: operators on the node (or an SSH tunnel) use it; any other address needs `tls`
+     * (or the explicit `insecurePlainHttp`).
+     */
     host: z.string().min(1).default("127.0.0.1"),
     /** 0 picks a free port (tests). */
     port: z.number().int().min(0).max(65535).default(8470),
@@ -22,9 +26,14 @@ export const restConfigSchema = z
      * `<dataDir>/rest-token` (mode 0600), so the API is never open by accident.
      */
     token: z.string().min(8, "must be at least 8 characters").optional(),
+    /** HTTPS certificate and key files (docs/security.md, "Transport security"). */
+    tls: httpTlsSchema.optional(),
+    /** Serve plain HTTP on a non-loopback host anyway (a warning at every start); never the default. */
+    insecurePlainHttp: z.boolean().default(false),
     /** Let GET requests through without a token. */
     openReads: z.boolean().default(false),
   })
   .strict()
+  .superRefine(refinePlainHttpBind)
   .default({});
 export type RestConfig = z.output<typeof restConfigSchema>;

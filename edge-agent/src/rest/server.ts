@@ -1,6 +1,14 @@
-import http from "node:http";
+import type http from "node:http";
 import type { AddressInfo } from "node:net";
-import { IotFogError, errorMessage, type Component, type Logger } from "@openiotfog/shared";
+import {
+  IotFogError,
+  apiUrlScheme,
+  createApiHttpServer,
+  errorMessage,
+  type Component,
+  type HttpTlsConfig,
+  type Logger,
+} from "@openiotfog/shared";
 import type { RestApp } from "./app";
 
 /**
@@ -19,10 +27,12 @@ export class RestServer implements Component {
     private readonly host: string,
     private readonly port: number,
     private readonly logger: Logger,
+    /** HTTPS; without it a non-loopback host is refused unless insecurePlainHttp (see createApiHttpServer). */
+    private readonly security: { tls?: HttpTlsConfig | undefined; insecurePlainHttp?: boolean } = {},
   ) {}
 
   async start(): Promise<void> {
-    const server = http.createServer((req, res) => {
+    const handler: http.RequestListener = (req, res) => {
       try {
         this.rest ??= this.build();
       } catch (e) {
@@ -32,7 +42,12 @@ export class RestServer implements Component {
         return;
       }
       this.rest.app(req, res);
-    });
+    };
+    const server = createApiHttpServer(
+      handler,
+      { host: this.host, ...this.security, field: "rest", what: "REST API" },
+      this.logger,
+    );
     await new Promise<void>((resolve, reject) => {
       server.once("error", (e) =>
         reject(
@@ -56,7 +71,7 @@ export class RestServer implements Component {
 
   get url(): string {
     const host = this.host.includes(":") ? `[${this.host}]` : this.host;
-    return `http://${host}:${this.boundPort}`;
+    return `${apiUrlScheme(this.security.tls)}://${host}:${this.boundPort}`;
   }
 
   async stop(): Promise<void> {

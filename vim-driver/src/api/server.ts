@@ -1,12 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import http from "node:http";
+import type http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import {
   IotFogError,
+  apiUrlScheme,
+  createApiHttpServer,
   errorMessage,
   readSecretFileSync,
+  type HttpTlsConfig,
   type Component,
   type Logger,
 } from "@openiotfog/shared";
@@ -23,6 +26,9 @@ export interface ApiServerOptions {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
+  /** HTTPS; without it a non-loopback host is refused unless insecurePlainHttp (see createApiHttpServer). */
+  tls?: HttpTlsConfig | undefined;
+  insecurePlainHttp?: boolean | undefined;
   token: string;
   service: FleetService;
   logger: Logger;
@@ -49,7 +55,17 @@ export class ApiServer implements Component {
       streams: this.streams,
       ...(this.opts.logPollMs === undefined ? {} : { logPollMs: this.opts.logPollMs }),
     });
-    const server = http.createServer(app);
+    const server = createApiHttpServer(
+      app,
+      {
+        host: this.opts.host,
+        tls: this.opts.tls,
+        insecurePlainHttp: this.opts.insecurePlainHttp,
+        field: "api",
+        what: "fleet API",
+      },
+      this.opts.logger,
+    );
     await new Promise<void>((resolve, reject) => {
       server.once("error", (e: NodeJS.ErrnoException) =>
         reject(
@@ -72,7 +88,7 @@ export class ApiServer implements Component {
 
   get url(): string {
     const host = this.opts.host === "0.0.0.0" || this.opts.host === "::" ? "127.0.0.1" : this.opts.host;
-    return `http://${host.includes(":") ? `[${host}]` : host}:${this.boundPort}`;
+    return `${apiUrlScheme(this.opts.tls)}://${host.includes(":") ? `[${host}]` : host}:${this.boundPort}`;
   }
 
   async stop(): Promise<void> {

@@ -87,6 +87,8 @@ export function buildOperatorSurfaces(
   const api = new ApiServer({
     host: config.api.host,
     port: config.api.port,
+    tls: config.api.tls,
+    insecurePlainHttp: config.api.insecurePlainHttp,
     token,
     gui: config.api.gui,
     service: fleetService({
