@@ -147,6 +147,19 @@ describe("exclusive devices under races: one stick, two claims at the same momen
       },
       { timeoutMs: 20000, what: "the stick free in the driver's placement" },
     );
+    // ...and when the driver no longer keeps the last race's deployment: an Open Baton delete is answered before
+    // the driver drops its record, and a record still declared reserves the stick for placement.
+    await waitFor(
+      async () => {
+        const res = await fetch(`${apiUrl}/api/v1/deployments`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const { deployments } = (await res.json()) as { deployments: unknown[] };
+        const servers = (await h.emulator.call(h.vim, "listServer", [], "List<Server>")) as unknown[];
+        return deployments.length === 0 && servers.length === 0;
+      },
+      { timeoutMs: 20000, what: "no deployment left in the driver" },
+    );
   });
 
   it("two fleet API deploys at the same moment: one runs, the other is refused with the lease explanation", async () => {
