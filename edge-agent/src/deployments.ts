@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import {
   IotFogError,
+  containerName,
   errorMessage,
   type Component,
   type DeployParams,
@@ -134,7 +135,7 @@ export class DeploymentManager implements Component {
         devices,
         ...(params.networks !== undefined ? { networks: params.networks } : {}),
         desired: params.start ? "running" : "stopped",
-        containerName: `iotfog-${this.config.nodeId}-${params.deploymentId}`,
+        containerName: containerName(this.config.nodeId, params.deploymentId),
         fingerprint,
         createdAt: Date.now(),
       };

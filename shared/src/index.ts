@@ -35,3 +35,4 @@ export * from "./secrets";
 export * from "./linear-regexp";
 export * from "./limits";
 export * from "./http-tls";
+export * from "./ids";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { IotFogError, errorMessage } from "@openiotfog/shared";
+import { IotFogError, errorMessage, parseDeviceRef } from "@openiotfog/shared";
 import type {
   DeployProgress,
   DeploymentRecord,
@@ -150,14 +150,14 @@ export function registerDeployCommands(program: Command): void {
       opts: CommonOptions & { loseNode?: string[]; loseDevice?: string[]; n1?: boolean },
     ) => {
       const lostDevices = (opts.loseDevice ?? []).map((s) => {
-        const i = s.indexOf(":");
-        if (i <= 0 || i === s.length - 1) {
+        const ref = parseDeviceRef(s);
+        if (ref === undefined) {
           throw new IotFogError(
             "BAD_REQUEST",
             `--lose-device "${s}": write NODE:DEVICE (e.g. pi-2:zigbee-0)`,
           );
         }
-        return { nodeId: s.slice(0, i), deviceId: s.slice(i + 1) };
+        return ref;
       });
       const lostNodes = opts.loseNode ?? [];
       const body = {

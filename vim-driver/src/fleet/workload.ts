@@ -15,17 +15,9 @@ export interface ParsedWorkload {
 }
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-/** Agent-side ids of replicas deployed here: `<deployment>.<service>.<replica>`. */
-const AGENT_ID = /^([a-z0-9][a-z0-9-]*)\.([a-z0-9][a-z0-9-]*)\.(\d+)$/;
 
-export function agentDeploymentId(deploymentId: string, service: string, replica: number): string {
-  return `${deploymentId}.${service}.${replica}`;
-}
-
-/** The deployment an agent-side id belongs to (the id itself when it is not of the form above). */
-export function deploymentOfAgentId(agentId: string): string {
-  return AGENT_ID.exec(agentId)?.[1] ?? agentId;
-}
+/** Agent-side ids of replicas deployed here (`<deployment>.<service>.<replica>`): built and parsed in shared/ids. */
+export { agentDeploymentId, deploymentOfAgentId } from "@openiotfog/shared";
 
 /** Resolves a request into a name and validated services in dependency order. */
 export function resolveWorkload(req: WorkloadRequest): ParsedWorkload {

@@ -1,13 +1,14 @@
 import { performance } from "node:perf_hooks";
 import {
   IotFogError,
+  agentDeploymentId,
   errorMessage,
   isIotFogError,
+  serverExtId,
   sleep,
   type DeploymentInfo,
   type NetworkAttachment,
 } from "@openiotfog/shared";
-import { agentDeploymentId } from "../fleet/workload";
 import type { ReplicaDecision } from "../fleet/types";
 import type { DriverConfig } from "../config";
 import type { Server, VimInstance } from "./catalogue";
@@ -81,7 +82,7 @@ export class VnfcLauncher {
         source = { ...replica, state: info.state, containerName: info.containerName };
       }
       const node = calls.fleet.liveNode(replica.nodeId);
-      servers.remember(`${replica.nodeId}:${agentId}`, {
+      servers.remember(serverExtId(replica.nodeId, agentId), {
         hostname: req.hostname,
         image: { extId: image.extId, name: image.tag },
         flavor: flavour,

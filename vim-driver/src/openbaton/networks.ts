@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { IotFogError, type NetworkAttachment } from "@openiotfog/shared";
+import { IotFogError, fogNetworkName, parseFogNetworkName, type NetworkAttachment } from "@openiotfog/shared";
 import type { DriverConfig } from "../config";
 import type { DockerNetwork, NetworkParam } from "./catalogue";
 import { onLiveNodes, type NodeCalls } from "./fleet/node-calls";
@@ -17,8 +16,7 @@ export class FogNetworks {
   ) {}
 
   private dockerNetworkName(slug: string, nodeId: string): string {
-    const hash = createHash("sha256").update(nodeId).digest("hex").slice(0, 6);
-    return `${this.config.namePrefix}${slug}.${hash}`.slice(0, 63);
+    return fogNetworkName(this.config.namePrefix, slug, nodeId);
   }
 
   private extId(slug: string): string {
@@ -31,17 +29,12 @@ export class FogNetworks {
       "networks.list",
       async (_n, c) => (await c.call("networks.list", {})).networks,
     );
-    const prefix = this.config.namePrefix;
     const bySlug = new Map<string, DockerNetwork>();
     for (const { node, value } of perNode) {
       for (const net of value) {
-        if (!net.managed || !net.name.startsWith(prefix)) continue;
-        const rest = net.name.slice(prefix.length);
-        const dot = rest.lastIndexOf(".");
-        if (dot <= 0) continue;
-        const slug = rest.slice(0, dot);
-        if (net.name !== this.dockerNetworkName(slug, node.nodeId)) continue;
-        if (bySlug.has(slug)) continue;
+        if (!net.managed) continue;
+        const slug = parseFogNetworkName(this.config.namePrefix, net.name, node.nodeId);
+        if (slug === undefined || bySlug.has(slug)) continue;
         bySlug.set(slug, {
           name: slug,
           extId: this.extId(slug),

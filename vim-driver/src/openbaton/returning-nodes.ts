@@ -2,6 +2,7 @@ import {
   Backoff,
   errorMessage,
   isIotFogError,
+  serverExtId,
   sleep,
   type AgentClient,
   type BackoffOptions,
@@ -170,7 +171,7 @@ export class ReturningNodes implements Component {
         deploymentId: stale.deploymentId,
         service: stale.service,
         createdAt: new Date(stale.createdAt).toISOString(),
-        newer: `${newer.nodeId}:${newer.deploymentId}`,
+        newer: serverExtId(newer.nodeId, newer.deploymentId),
         removed: outcome.removed,
       });
       await this.opts.forget(stale.deploymentId);

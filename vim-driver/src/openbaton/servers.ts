@@ -1,4 +1,4 @@
-import { errorMessage } from "@openiotfog/shared";
+import { deploymentOfAgentId, errorMessage, parseServerExtId, serverExtId } from "@openiotfog/shared";
 import type { DeploymentFlavour, Server } from "./catalogue";
 import { serverStatus } from "./catalogue";
 import type { NodeCalls } from "./fleet/node-calls";
@@ -62,7 +62,7 @@ export class FogServers {
   }
 
   toServer(r: ServerSource, status = serverStatus(r.state)): Server {
-    const extId = `${r.nodeId}:${r.agentDeploymentId}`;
+    const extId = serverExtId(r.nodeId, r.agentDeploymentId);
     const known = this.placed.get(extId);
     const ips: Record<string, string[]> = {};
     const floatingIps: Record<string, string> = {};
@@ -140,9 +140,8 @@ export class FogServers {
   private async forget(agentId: string): Promise<void> {
     // Owed removals of fleet-API deployments are in the same book; their records are the reconciler's.
     if (!this.deployments.isOurs(agentId)) return;
-    const dot = agentId.indexOf(".");
     try {
-      await this.deployments.forget(dot > 0 ? agentId.slice(0, dot) : agentId);
+      await this.deployments.forget(deploymentOfAgentId(agentId));
     } catch (e) {
       this.calls.logger.info("the orchestrator could not remove a server", {
         agentId,
@@ -153,17 +152,16 @@ export class FogServers {
 
   /** Idempotent: an unknown or already removed server is fine; the NFVO never sees errors here anyway. */
   async delete(extId: string): Promise<boolean> {
-    const sep = extId.indexOf(":");
-    const agentId = sep > 0 ? extId.slice(sep + 1) : extId;
+    const ref = parseServerExtId(extId);
+    const agentId = ref?.agentDeploymentId ?? extId;
     if (!this.deployments.isOurs(agentId)) {
       this.calls.logger.info("delete of a server this driver did not place, ignored", { extId });
       return true;
     }
-    const nodeId = sep > 0 ? extId.slice(0, sep) : undefined;
+    const nodeId = ref?.nodeId;
     this.placed.delete(extId);
     // No longer declared first, so the reconciler does not start again what is being removed.
-    const dot = agentId.indexOf(".");
-    await this.deployments.undeclare(dot > 0 ? agentId.slice(0, dot) : agentId).catch(() => undefined);
+    await this.deployments.undeclare(deploymentOfAgentId(agentId)).catch(() => undefined);
     let removed = false;
     if (nodeId !== undefined && this.calls.fleet.liveNode(nodeId) !== undefined) {
       removed = await this.removeDeployment(nodeId, agentId, true);

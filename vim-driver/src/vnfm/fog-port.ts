@@ -2,6 +2,7 @@ import {
   IotFogError,
   errorMessage,
   isIotFogError,
+  parseServerExtId,
   parseWith,
   type Component,
   type DeploymentInfo,
@@ -27,11 +28,12 @@ import type { FogFault, FogPort, VnfcHandle, VnfcStatus } from "./ports";
  * runs a VNFC going away, or a device a VNFC holds disappearing from its node, is reported as a FogFault.
  */
 
-/** extId = `<nodeId>:<deploymentId>` (VimService.toServer). */
+/** The node and agent deployment of a VNFC's vc_id (the driver's Server.extId); BAD_REQUEST for another id. */
 export function splitExtId(vcId: string): { nodeId: string; deploymentId: string } {
-  const i = vcId.indexOf(":");
-  if (i <= 0) throw new IotFogError("BAD_REQUEST", `"${vcId}" is not a fog server id (<node>:<deployment>)`);
-  return { nodeId: vcId.slice(0, i), deploymentId: vcId.slice(i + 1) };
+  const ref = parseServerExtId(vcId);
+  if (ref === undefined)
+    throw new IotFogError("BAD_REQUEST", `"${vcId}" is not a fog server id (<node>:<deployment>)`);
+  return { nodeId: ref.nodeId, deploymentId: ref.agentDeploymentId };
 }
 
 function stateOf(info: DeploymentInfo): VnfcStatus["state"] {
