@@ -61,6 +61,7 @@ export function createOrchestrator(
     deployTimeoutMs: config.agents.deployTimeoutMs,
     imageTransferTimeoutMs: config.agents.imageTransferTimeoutMs,
     reconcileIntervalMs: config.fleet.reconcileIntervalMs,
+    startupSettleMs: config.fleet.nodeExpiryMs,
   });
 }
 

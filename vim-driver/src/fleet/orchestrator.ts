@@ -35,6 +35,12 @@ export type { AgentDirectory, NodeDirectory } from "./directories";
 export { describeProgress } from "./records";
 export type { LogLine, LogOptions } from "./logs";
 
+/**
+ * A reconcile pass waits this long for each agent's list: a node cut off silently must not hold up the pass that
+ * its loss starts (a node that does not answer in time is only waited for, never replaced on that alone).
+ */
+const RECONCILE_LIST_TIMEOUT_MS = 1500;
+
 export interface OrchestratorOptions {
   fleet: NodeDirectory;
   agents: AgentDirectory;
@@ -53,6 +59,8 @@ export interface OrchestratorOptions {
   reconcileIntervalMs?: number;
   /** Backoff between attempts for a replica that cannot be placed or started. */
   retry?: BackoffOptions;
+  /** After a start, how long a node not heard of yet is waited for rather than taken for lost (node expiry). */
+  startupSettleMs?: number;
   now?: () => number;
 }
 
@@ -69,7 +77,6 @@ export class Orchestrator {
   private refreshing: Promise<void> | undefined;
   private readonly now: () => number;
   private readonly starter: ReplicaStarter;
-  private lastObservation: Observation = { answers: new Map(), offline: new Set() };
   readonly declared: DeclaredState;
   /** Keeps what runs in line with what is declared (a component for the process's lifecycle). */
   readonly reconciler: Reconciler;
@@ -86,10 +93,7 @@ export class Orchestrator {
       records: this.deployments,
       starter: this.starter,
       snapshot: () => this.snapshot(),
-      observe: async () => {
-        await this.refresh(true);
-        return this.lastObservation;
-      },
+      observe: () => this.observe(RECONCILE_LIST_TIMEOUT_MS),
       intervalMs: opts.reconcileIntervalMs ?? 2000,
       now: this.now,
     });
@@ -333,12 +337,18 @@ export class Orchestrator {
   }
 
   private async doRefresh(): Promise<void> {
+    await this.observe(3000);
+  }
+
+  /** Asks the agents what runs now (each within `timeoutMs`) and brings the records up to date. */
+  private async observe(timeoutMs: number): Promise<Observation> {
     const observation = await observeFleet(this.opts.fleet, this.opts.agents, {
-      timeoutMs: Math.min(this.opts.requestTimeoutMs, 3000),
+      timeoutMs: Math.min(this.opts.requestTimeoutMs, timeoutMs),
       logger: this.opts.logger,
     });
     applyObservation(this.deployments, observation, this.now());
-    this.lastObservation = observation;
+    this.lastRefresh = this.now();
+    return observation;
   }
 
   // ------------------------------------------------------------------------------------------------ logs

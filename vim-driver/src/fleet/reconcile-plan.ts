@@ -34,6 +34,11 @@ export interface PlanInput {
   observation: Observation;
   /** Nodes the fleet view shows online. */
   online: (nodeId: string) => boolean;
+  /**
+   * False for a node the fleet view has not heard of while it may still be settling after the driver started
+   * (retained presence on its way): such a node is waited for, not taken for lost.
+   */
+  settled: (nodeId: string) => boolean;
   /** Since when each node has been seen lost (epoch ms), kept by the caller. */
   lostSince: (nodeId: string) => number;
   /** Deployments being deployed or removed right now: the orchestrator is acting on them. */
@@ -62,8 +67,26 @@ export function planReconcile(input: PlanInput): ReconcileAction[] {
       const spec = d.specs.find((s) => s.name === r.service);
       if (spec === undefined) continue;
       const ref: ReplicaRef = { deploymentId: d.id, spec, declared: r };
+      // Lost is the fleet view's verdict (presence, last-will, heartbeat expiry); a node it still shows online
+      // that did not answer one `list` (a slow Docker, a busy Pi) is waited for, never replaced on that alone.
+      if (!input.settled(r.nodeId)) {
+        actions.push({
+          ...ref,
+          kind: "wait",
+          note: `node ${r.nodeId} not heard from yet since the driver started`,
+        });
+        continue;
+      }
+      if (!input.online(r.nodeId)) {
+        actions.push(onLostNode(ref, now - input.lostSince(r.nodeId)));
+        continue;
+      }
       if (!answered(r.nodeId)) {
-        actions.push(onLostNode(ref, now - input.lostSince(r.nodeId), input.online(r.nodeId)));
+        actions.push({
+          ...ref,
+          kind: "wait",
+          note: `node ${r.nodeId} did not answer; waiting for its answer`,
+        });
         continue;
       }
       const seen = observation.answers.get(r.nodeId)?.find((a) => a.agentId === r.agentDeploymentId);
@@ -111,9 +134,8 @@ export function planReconcile(input: PlanInput): ReconcileAction[] {
   return actions;
 }
 
-function onLostNode(ref: ReplicaRef, lostForMs: number, online: boolean): ReconcileAction {
-  const node = ref.declared.nodeId;
-  const how = online ? `node ${node} does not answer` : `node ${node} is lost`;
+function onLostNode(ref: ReplicaRef, lostForMs: number): ReconcileAction {
+  const how = `node ${ref.declared.nodeId} is lost`;
   if (nodeLossPolicy(ref.spec) === "keep")
     return {
       ...ref,

@@ -40,6 +40,11 @@ export interface ReconcilerOptions {
   intervalMs: number;
   /** Between attempts for a replica that cannot be placed or started. */
   retry?: BackoffOptions;
+  /**
+   * After the reconciler starts, how long a node the fleet view has not heard of yet is waited for rather than
+   * taken for lost (the fleet view's node expiry: every live node announces itself within it).
+   */
+  startupSettleMs?: number;
   now?: () => number;
 }
 
@@ -60,6 +65,7 @@ export class Reconciler implements Component {
   private again = false;
   private stopped = true;
   private readonly lostSince = new Map<string, number>();
+  private startedAt: number | undefined;
   private readonly notes: ReplicaNotes;
 
   constructor(private readonly opts: ReconcilerOptions) {
@@ -69,6 +75,7 @@ export class Reconciler implements Component {
 
   async start(): Promise<void> {
     this.stopped = false;
+    this.startedAt = this.now();
     this.timer = setInterval(() => this.trigger(), this.opts.intervalMs);
     this.unsubscribe = this.opts.events.subscribe((e) => {
       if (e.type === "node.offline" || e.type === "node.online") this.trigger();
@@ -126,7 +133,7 @@ export class Reconciler implements Component {
     const observation = await this.opts.observe();
     const now = this.now();
     for (const n of this.opts.fleet.nodes()) {
-      if (n.online && !observation.offline.has(n.nodeId)) this.lostSince.delete(n.nodeId);
+      if (n.online) this.lostSince.delete(n.nodeId);
       else if (!this.lostSince.has(n.nodeId)) this.lostSince.set(n.nodeId, now);
     }
     const actions = planReconcile({
@@ -134,6 +141,10 @@ export class Reconciler implements Component {
       tombstones: this.opts.declared.tombstones(),
       observation,
       online: (id) => this.opts.fleet.node(id)?.online === true,
+      settled: (id) =>
+        this.opts.fleet.node(id) !== undefined ||
+        this.startedAt === undefined ||
+        now - this.startedAt >= (this.opts.startupSettleMs ?? 10000),
       lostSince: (id) => this.lostSince.get(id) ?? now,
       busy: (id) => {
         const status = this.opts.records.get(id)?.status;

@@ -29,6 +29,7 @@ function withOrchestrator(
   fleet: MemoryFleet,
   store: MemoryDeclaredStateStore,
   clock = { t: 1_000_000 },
+  extra: { startupSettleMs?: number } = {},
 ): Setup {
   const events = new EventLog(1000, () => clock.t);
   const o = new Orchestrator({
@@ -43,6 +44,7 @@ function withOrchestrator(
     refreshTtlMs: 0,
     retry: { initialMs: 1000, maxMs: 8000, jitter: 0 },
     now: () => clock.t,
+    ...extra,
   });
   return { fleet, store, events, clock, o };
 }
@@ -90,6 +92,44 @@ describe("Reconciler: declared vs observed, over an in-memory fleet", () => {
     expect(s.fleet.running(to)).toEqual(["shop.web.0"]);
     expect(s.store.load().tombstones).toEqual([]);
     expect(types(s)).toContain("replica.removed");
+  });
+
+  it("a node the fleet view still shows online that does not answer is waited for, not replaced", async () => {
+    const s = setup([
+      ["a", {}],
+      ["b", {}],
+    ]);
+    const from = (await s.o.deploy({ name: "shop", services: [svc()] })).replicas[0]!.nodeId;
+    s.fleet.silent.add(from);
+    await s.o.reconciler.pass();
+    s.fleet.silent.delete(from);
+    expect(s.fleet.running(from)).toEqual(["shop.web.0"]);
+    expect(s.fleet.running(from === "a" ? "b" : "a")).toEqual([]);
+    expect(s.store.load().deployments[0]!.replicas[0]!.nodeId).toBe(from);
+    expect(types(s)).toContain("replica.waiting");
+  });
+
+  it("after a driver start, a node the fleet view has not heard of yet is waited for during the settle time", async () => {
+    const s = setup([
+      ["a", {}],
+      ["b", {}],
+    ]);
+    const from = (await s.o.deploy({ name: "shop", services: [svc()] })).replicas[0]!.nodeId;
+    // A new driver whose fleet view has not heard of the replica's node yet (its retained presence is on its way).
+    const node = s.fleet.nodesById.get(from)!;
+    s.fleet.nodesById.delete(from);
+    const again = withOrchestrator(s.fleet, s.store, s.clock, { startupSettleMs: 5000 });
+    await again.o.reconciler.start();
+    await again.o.reconciler.stop();
+    await again.o.reconciler.pass();
+    expect((await again.o.get("shop")).replicas[0]).toMatchObject({
+      nodeId: from,
+      note: expect.stringContaining("not heard from yet"),
+    });
+    s.fleet.nodesById.set(from, node);
+    await again.o.reconciler.pass();
+    expect((await again.o.get("shop")).replicas[0]).toMatchObject({ nodeId: from, state: "running" });
+    expect(s.fleet.running(from === "a" ? "b" : "a")).toEqual([]);
   });
 
   it("on_node_loss: keep waits for the node, saying why; a service with volumes keeps by default", async () => {
