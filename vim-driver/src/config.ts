@@ -35,7 +35,10 @@ export const driverConfigSchema = z
       .object({
         /** Without Open Baton the driver still serves the fleet API, CLI and GUI. */
         enabled: z.boolean().default(false),
+        /** `amqp://host:5672`, or `amqps://host:5671` for TLS (checked against `caFile`, else the system's CAs). */
         brokerUrl: z.string().url().default("amqp://127.0.0.1:5672"),
+        /** PEM file of the CA that signed the broker's certificate (docs/security.md, "Transport security"). */
+        caFile: z.string().min(1).optional(),
         vhost: z.string().default("/"),
         registrationUser: z.string().default("openbaton-manager-user"),
         registrationPassword: z.string().default("openbaton"),
@@ -70,6 +73,16 @@ export const driverConfigSchema = z
         shutdownGraceMs: positiveMs.default(10000),
       })
       .strict()
+      .superRefine((ob, ctx) => {
+        // A CA given for a plain amqp:// URL would look like TLS and be none.
+        if (ob.caFile !== undefined && !ob.brokerUrl.startsWith("amqps://")) {
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            path: ["brokerUrl"],
+            message: "must be an amqps:// URL when caFile is set (TLS to RabbitMQ)",
+          });
+        }
+      })
       .default({}),
     /** Fleet view: which nodes are alive, from the agents' MQTT presence and heartbeats. */
     fleet: z

@@ -5,6 +5,7 @@ import { AgentPool } from "./fleet/agents";
 import type { Orchestrator } from "./fleet/orchestrator";
 import { LiveFleet } from "./openbaton/fleet/live-fleet";
 import { PluginServer } from "./openbaton/plugin-server";
+import { readBrokerCa } from "./openbaton/registration";
 import { VimService } from "./openbaton/vim-service";
 import { buildVnfm } from "./vnfm";
 
@@ -42,6 +43,7 @@ export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
       new PluginServer(
         {
           brokerUrl: ob.brokerUrl,
+          ca: readBrokerCa(ob.caFile),
           vhost: ob.vhost,
           heartbeatSeconds: ob.heartbeatSeconds,
           registrationUser: ob.registrationUser,

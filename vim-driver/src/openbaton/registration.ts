@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import amqp, { type ChannelModel, type Options } from "amqplib";
 import { IotFogError, errorMessage, parseWith } from "@openiotfog/shared";
 import {
@@ -13,6 +14,18 @@ export interface BrokerAddress {
   brokerUrl: string;
   vhost: string;
   heartbeatSeconds: number;
+  /** PEM of the CA an `amqps://` broker's certificate is checked against (instead of the system's CAs). */
+  ca?: string | undefined;
+}
+
+/** The PEM of `openbaton.caFile`, read when the driver is built (a wrong path stops it at start). */
+export function readBrokerCa(caFile: string | undefined): string | undefined {
+  if (caFile === undefined) return undefined;
+  try {
+    return readFileSync(caFile, "utf8");
+  } catch (e) {
+    throw new IotFogError("CONFIG_INVALID", `openbaton.caFile: cannot read ${caFile}: ${errorMessage(e)}`);
+  }
 }
 
 /** Connection options for one user on the configured broker and vhost. */
@@ -32,9 +45,11 @@ export function connectOptions(broker: BrokerAddress, username: string, password
 
 /**
  * Socket options of every AMQP connection: Nagle off (as the NFVO's Java client does by default), else small
- * request / reply frames wait for delayed ACKs (~40 ms per round trip on Linux).
+ * request / reply frames wait for delayed ACKs (~40 ms per round trip on Linux); over amqps, the configured CA.
  */
-export const socketOptions = { noDelay: true } as const;
+export function socketOptions(broker: BrokerAddress): { noDelay: true; ca?: string[] } {
+  return { noDelay: true, ...(broker.ca === undefined ? {} : { ca: [broker.ca] }) };
+}
 
 /** A readable name for logs: never includes credentials. */
 export function describeBroker(broker: BrokerAddress): string {
@@ -70,7 +85,7 @@ export async function registerPlugin(
     try {
       conn = await amqp.connect(
         connectOptions(broker, registration.username, registration.password),
-        socketOptions,
+        socketOptions(broker),
       );
     } catch (e) {
       throw new IotFogError(
@@ -164,7 +179,7 @@ export async function deregisterPlugin(
   try {
     conn = await amqp.connect(
       connectOptions(broker, registration.username, registration.password),
-      socketOptions,
+      socketOptions(broker),
     );
     conn.on("error", () => undefined);
     const ch = await conn.createConfirmChannel();

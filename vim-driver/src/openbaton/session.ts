@@ -30,7 +30,7 @@ export async function openManagerChannel(
 ): Promise<{ conn: ChannelModel; ch: Channel }> {
   const conn = await amqp.connect(
     connectOptions(broker, credentials.rabbitUsername, credentials.rabbitPassword),
-    socketOptions,
+    socketOptions(broker),
   );
   conn.on("error", (e: unknown) =>
     log.logger.warn(`${log.label} connection error`, { error: errorMessage(e) }),

@@ -3,6 +3,7 @@ import type { Component, Logger } from "@openiotfog/shared";
 import type { DriverConfig } from "../config";
 import type { AgentPool } from "../fleet/agents";
 import type { LiveFleet } from "../openbaton/fleet/live-fleet";
+import { readBrokerCa } from "../openbaton/registration";
 import type { VimService } from "../openbaton/vim-service";
 import { FleetFogPort } from "./fog-port";
 import { VnfManager } from "./manager";
@@ -42,6 +43,7 @@ export function buildVnfm(
   const server = new VnfmServer(
     {
       brokerUrl: ob.brokerUrl,
+      ca: readBrokerCa(ob.caFile),
       vhost: ob.vhost,
       heartbeatSeconds: ob.heartbeatSeconds,
       registrationUser: ob.registrationUser,
