@@ -10,7 +10,8 @@
  * each with and without the node flags and environment of the systemd unit (read from
  * edge-agent/deploy/iotfog-agent.service; the image uses the same; IOTFOG_BENCH_NODE_FLAGS tries others).
  * Per run: RSS idle (3 s after the first ping), the highest of 10 samples a second apart right after deploying
- * the containers, and the median of 10 more ("settled").
+ * the containers, and the median of 10 more ("settled"). The agent's /metrics is scraped after every sample
+ * (IOTFOG_BENCH_SCRAPE=0: not scraped); its container sampler reads the 10 containers every 10 s (the default).
  *
  * Target (issue 4): RSS under 60 MB (60,000,000 bytes = 57.2 MiB) on x86_64 with Node 20 and 10 managed containers.
  * Measured 2026-11-27 on 2 vCPU AMD EPYC, Node 20.20.2, Docker 20.10 (idle `node`: 39.4 MiB), min / median / max
@@ -53,6 +54,23 @@ const ARM64_NODE = path.join(
 );
 /** Issue 4's target: 60 MB, decimal (57.2 MiB). */
 const TARGET_BYTES = 60_000_000;
+const SCRAPE_TOKEN = "bench-scrape-token-0123";
+
+/** IOTFOG_BENCH_SCRAPE=0: the metrics are not scraped (as an agent nobody monitors; the figures before issue 16). */
+const SCRAPING = process.env.IOTFOG_BENCH_SCRAPE !== "0";
+
+/** Reads the agent's /metrics; returns the size of the exposition (0 when it did not answer). */
+async function scrape(port: number): Promise<number> {
+  if (!SCRAPING) return 0;
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`, {
+      headers: { authorization: `Bearer ${SCRAPE_TOKEN}` },
+    });
+    return res.ok ? (await res.text()).length : 0;
+  } catch {
+    return 0;
+  }
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -153,6 +171,8 @@ interface RunFigures {
   cpuIdle: number;
   /** RSS of the whole process at the end (for the emulated agent: qemu's too). */
   processRss: number;
+  /** Characters of the last /metrics answer (0: not scraped). */
+  exposition: number;
 }
 
 async function main(): Promise<void> {
@@ -210,7 +230,7 @@ async function main(): Promise<void> {
       const f = await measure(docker, v);
       runs.push(f);
       console.log(
-        `  ${v.id} run ${r + 1}: idle ${mb(f.idle)}; with ${CONTAINERS} containers over 10 s min ${mb(f.min)} max ${mb(f.max)} (${decimalMb(f.max)}); settled ${mb(f.settled)}; peak (VmHWM) ${mb(f.peak)}; CPU idle ${pct(f.cpuIdle, CPU_WINDOW_S)}, with ${CONTAINERS} containers ${pct(f.cpu, 20)} of a core${v.command === undefined ? "" : `; whole qemu process RSS ${mb(f.processRss)}`}`,
+        `  ${v.id} run ${r + 1}: idle ${mb(f.idle)}; with ${CONTAINERS} containers over 10 s min ${mb(f.min)} max ${mb(f.max)} (${decimalMb(f.max)}); settled ${mb(f.settled)}; peak (VmHWM) ${mb(f.peak)}; CPU idle ${pct(f.cpuIdle, CPU_WINDOW_S)}, with ${CONTAINERS} containers ${pct(f.cpu, 20)} of a core${v.command === undefined ? "" : `; whole qemu process RSS ${mb(f.processRss)}`}; /metrics ${f.exposition} characters`,
       );
     }
     cpuByVariant.set(v.id, runs);
@@ -235,6 +255,7 @@ async function measure(docker: Docker, variant: Variant): Promise<RunFigures> {
   const nodeId = `bench-${process.pid}-${Date.now().toString(36)}`;
   const prefix = `iotfog-bench-${nodeId}`;
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const restPort = await freePort();
   const configFile = path.join(dir, "agent.yaml");
   // YAML, as on a real node (the config loader's YAML parser is part of what is measured).
   writeFileSync(
@@ -249,6 +270,11 @@ async function measure(docker: Docker, variant: Variant): Promise<RunFigures> {
       `  bind: ${endpoint}`,
       "runtime:",
       "  pullMissingImages: false",
+      // The metrics are scraped once a second while sampling (Prometheus would every 15 s or so): what the
+      // agent keeps to answer, and the garbage of answering, are part of what is measured.
+      "rest:",
+      `  port: ${restPort}`,
+      `  token: ${SCRAPE_TOKEN}`,
       "",
     ].join("\n"),
   );
@@ -285,11 +311,14 @@ async function measure(docker: Docker, variant: Variant): Promise<RunFigures> {
     for (let s = 0; s < 10; s++) {
       await sleep(1000);
       samples.push(sample());
+      await scrape(restPort);
     }
     const later: number[] = [];
+    let exposition = 0;
     for (let s = 0; s < 10; s++) {
       await sleep(1000);
       later.push(sample());
+      exposition = await scrape(restPort);
     }
     const cpu = cpuMs(pid) - cpu0;
     const after = rss(pid);
@@ -304,6 +333,7 @@ async function measure(docker: Docker, variant: Variant): Promise<RunFigures> {
       processRss: after.rss,
       cpu,
       cpuIdle,
+      exposition,
     };
   } finally {
     await client.close();

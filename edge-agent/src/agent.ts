@@ -7,6 +7,8 @@ import { commandHandlers } from "./endpoint/handlers";
 import { CommandEndpoint } from "./endpoint/server";
 import { ImageTransfers } from "./images";
 import { OperatorLabels } from "./labels/store";
+import { AgentMetrics } from "./metrics/agent-metrics";
+import { ContainerUsageSampler } from "./metrics/container-usage";
 import { createOperations, type Operations } from "./monitoring/operations";
 import { MqttPresence } from "./presence/presence";
 import { defaultRuntimes, type RuntimeRegistry } from "./runtime/registry";
@@ -26,6 +28,9 @@ export interface Agent {
   labels: OperatorLabels;
   /** Hardware events, monitoring, local REST API, forwarding (docs/agent-events.md). */
   ops: Operations;
+  /** Prometheus metrics (docs/metrics.md) and the containers' resource use they read. */
+  metrics: AgentMetrics;
+  containerUsage: ContainerUsageSampler;
 }
 
 function dataDirComponent(dir: string): Component {
@@ -64,6 +69,24 @@ export function createAgent(
     logger.child({ part: "deployments" }),
     (type, data) => presence.publishEvent(type, data),
   );
+  const containerUsage = new ContainerUsageSampler(
+    runtime,
+    {
+      intervalMs: config.metrics.containerIntervalMs,
+      timeoutMs: config.metrics.containerTimeoutMs,
+      maxContainers: config.metrics.maxContainers,
+    },
+    logger.child({ part: "container-usage" }),
+  );
+  const metrics = new AgentMetrics({
+    nodeId: config.nodeId,
+    containers: () => containerUsage.current(),
+    live: () => capabilities.live(),
+    devices: () => capabilities.current().devices,
+    hardware: () => ops.hardware.getStats(),
+    mqttConnections: (): number => presence.connections,
+  });
+  deployments.onReconcileAction = (action) => metrics.reconcileAction(action);
   const ops = createOperations({
     config,
     logger,
@@ -73,6 +96,7 @@ export function createAgent(
     deployments,
     presence: () => presence,
     commandEndpoint: () => endpoint.advertise,
+    metrics,
   });
   const images = new ImageTransfers(
     config.dataDir,
@@ -90,17 +114,19 @@ export function createAgent(
       clockSkewToleranceMs: config.zmq.clockSkewToleranceMs,
       maxInFlight: config.zmq.maxInFlight,
     },
-    ops.wrapHandlers(
-      commandHandlers({
-        nodeId: config.nodeId,
-        startedAt,
-        capabilities,
-        deployments,
-        runtime,
-        images,
-        labels,
-        hostPolicy: config.hostPolicy,
-      }),
+    metrics.wrapHandlers(
+      ops.wrapHandlers(
+        commandHandlers({
+          nodeId: config.nodeId,
+          startedAt,
+          capabilities,
+          deployments,
+          runtime,
+          images,
+          labels,
+          hostPolicy: config.hostPolicy,
+        }),
+      ),
     ),
     logger.child({ part: "endpoint" }),
   );
@@ -125,6 +151,7 @@ export function createAgent(
       capabilities,
       images,
       deployments,
+      containerUsage,
       endpoint,
       presence,
       ...ops.late,
@@ -134,7 +161,19 @@ export function createAgent(
     ],
     logger,
   );
-  return { lifecycle, runtime, capabilities, deployments, images, endpoint, presence, labels, ops };
+  return {
+    lifecycle,
+    runtime,
+    capabilities,
+    deployments,
+    images,
+    endpoint,
+    presence,
+    labels,
+    ops,
+    metrics,
+    containerUsage,
+  };
 }
 
 /** Composition root of the edge agent (`iotfog agent`, `iotfog up`). */

@@ -13,6 +13,7 @@ import {
 } from "@openiotfog/shared";
 import { forwardingConfigSchema } from "./forwarding/config";
 import { hardwareConfigSchema } from "./hardware/config";
+import { agentMetricsConfigSchema } from "./metrics/config";
 import { monitoringConfigSchema } from "./monitoring/config";
 import { restConfigSchema } from "./rest/config";
 
@@ -162,6 +163,8 @@ export const agentConfigSchema = z
     monitoring: monitoringConfigSchema,
     rest: restConfigSchema,
     forwarding: forwardingConfigSchema,
+    /** Prometheus metrics on the REST listener and the container usage sampler: docs/metrics.md. */
+    metrics: agentMetricsConfigSchema,
   })
   .strict();
 

@@ -49,6 +49,8 @@ export class DeploymentManager implements Component {
   private readonly guard: HostPolicyGuard;
   /** Saved deployments are judged by the host-safety policy once per process, before anything is re-created. */
   private savedStateChecked = false;
+  /** Told of every reconcile action (metrics). */
+  onReconcileAction: (action: "recreated" | "started" | "failed") => void = () => undefined;
 
   constructor(
     private readonly config: AgentConfig,
@@ -326,6 +328,7 @@ export class DeploymentManager implements Component {
             error: errorMessage(e),
           });
           this.emit("deployment.failed", { deploymentId: current.deploymentId, error: errorMessage(e) });
+          this.onReconcileAction("failed");
         }
       });
     }
@@ -352,6 +355,7 @@ export class DeploymentManager implements Component {
         container: created.id,
       });
       this.emit("deployment.recreated", { deploymentId: record.deploymentId });
+      this.onReconcileAction("recreated");
       return;
     }
     if (record.desired !== "running") return;
@@ -360,6 +364,7 @@ export class DeploymentManager implements Component {
     if (container.state === "created" || restartAfterBoot) {
       await this.runtime.startContainer(container.id);
       this.logger.info("started container", { deploymentId: record.deploymentId, was: container.state });
+      this.onReconcileAction("started");
     }
     if (startup)
       this.emit("deployment.adopted", { deploymentId: record.deploymentId, state: container.state });

@@ -19,3 +19,6 @@ export * from "./runtime/registry";
 export * from "./runtime/docker";
 export * from "./state/store";
 export * from "./state/atomic";
+export * from "./metrics/agent-metrics";
+export * from "./metrics/container-usage";
+export * from "./metrics/config";

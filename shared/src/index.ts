@@ -7,6 +7,7 @@ export * from "./config";
 export * from "./files";
 export * from "./version";
 export * from "./units";
+export * from "./metrics";
 export * from "./capabilities/model";
 export * from "./host-policy";
 export * from "./capabilities/platform";

@@ -5,6 +5,8 @@ import Docker from "dockerode";
 import {
   errorMessage,
   readSecretFile,
+  serveMetrics,
+  type MetricsSource,
   type Component,
   type DeployParams,
   type DeployResult,
@@ -21,6 +23,8 @@ import type { CommandHandlers } from "../endpoint/server";
 import { advertisedAddress } from "../endpoint/server";
 import type { ForwardingConfig } from "../forwarding/config";
 import type { ForwardCandidate } from "../forwarding/decide";
+import type { AgentMetricsConfig } from "../metrics/config";
+import { scrapeToken } from "../metrics/scrape-token";
 import { DeployForwarder } from "../forwarding/forwarder";
 import { deployPipeline, type DeployFn, type ForwardableDeployParams } from "../forwarding/pipeline";
 import type { HardwareConfig } from "../hardware/config";
@@ -55,6 +59,7 @@ export interface OperationsConfig {
   monitoring: MonitoringConfig;
   rest: RestConfig;
   forwarding: ForwardingConfig;
+  metrics: AgentMetricsConfig;
 }
 
 /** The agent core's parts this layer builds on (structural: the core's classes satisfy it). */
@@ -89,6 +94,8 @@ export interface CoreParts {
     | undefined;
   /** The command endpoint's advertised address. */
   commandEndpoint: () => string;
+  /** The agent's metrics, served at /metrics on the REST listener. */
+  metrics: MetricsSource;
 }
 
 export interface Operations {
@@ -306,10 +313,23 @@ export function createOperations(core: CoreParts): Operations {
         const { createRestApp } = require("../rest/app") as RestAppModule;
         return createRestApp({ backend, token, openReads: config.rest.openReads, logger: log("rest") });
       };
-      rest = new RestServer(build, config.rest.host, config.rest.port, log("rest"), {
-        tls: config.rest.tls,
-        insecurePlainHttp: config.rest.insecurePlainHttp,
-      });
+      const tokens = [token, ...(await scrapeToken(config.metrics))];
+      const metrics = config.metrics.enabled
+        ? serveMetrics.bind(undefined, {
+            registry: core.metrics,
+            tokens,
+            open: config.rest.openReads,
+            realm: "iotfog-agent",
+          })
+        : undefined;
+      rest = new RestServer(
+        build,
+        config.rest.host,
+        config.rest.port,
+        log("rest"),
+        { tls: config.rest.tls, insecurePlainHttp: config.rest.insecurePlainHttp },
+        metrics,
+      );
       await rest.start();
     },
     stop: async () => {

@@ -116,6 +116,11 @@ export class MqttPresence implements Component {
       });
   }
 
+  /** MQTT connections made since start (metrics: the ones after the first are reconnects). */
+  get connections(): number {
+    return this.connects;
+  }
+
   async start(): Promise<void> {
     const { mqtt: m } = this.deps.config;
     const client = mqtt.connect(m.url, {

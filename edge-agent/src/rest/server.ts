@@ -1,10 +1,12 @@
 import type http from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   IotFogError,
   apiUrlScheme,
   createApiHttpServer,
   errorMessage,
+  isMetricsRequest,
   type Component,
   type HttpTlsConfig,
   type Logger,
@@ -29,10 +31,16 @@ export class RestServer implements Component {
     private readonly logger: Logger,
     /** HTTPS; without it a non-loopback host is refused unless insecurePlainHttp (see createApiHttpServer). */
     private readonly security: { tls?: HttpTlsConfig | undefined; insecurePlainHttp?: boolean } = {},
+    /** `GET /metrics`, served without building the app: Prometheus scrapes every node, most never get more. */
+    private readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void,
   ) {}
 
   async start(): Promise<void> {
     const handler: http.RequestListener = (req, res) => {
+      if (this.metrics !== undefined && isMetricsRequest(req.url)) {
+        this.metrics(req, res);
+        return;
+      }
       try {
         this.rest ??= this.build();
       } catch (e) {

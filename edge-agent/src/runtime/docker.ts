@@ -12,9 +12,11 @@ import {
   type Logger,
   type NetworkInfo,
 } from "@openiotfog/shared";
+import { usageFromDockerStats } from "./docker-usage";
 import {
   NODE_LABEL,
   type ContainerRuntime,
+  type ContainerUsage,
   type ContainerSpec,
   type ContainerStatus,
   type CreateNetworkOptions,
@@ -289,6 +291,23 @@ export class DockerRuntime implements ContainerRuntime {
       return demuxLogs(Buffer.isBuffer(buffer) ? buffer : Buffer.from(buffer as unknown as string));
     } catch (e) {
       throw dockerError(e, `logs of container ${id}`);
+    }
+  }
+
+  async containerUsage(id: string, timeoutMs: number): Promise<ContainerUsage | undefined> {
+    const c = this.docker.getContainer(id);
+    const abortSignal = AbortSignal.timeout(timeoutMs);
+    try {
+      const info = await c.inspect({ abortSignal });
+      if (info.Config.Labels?.[NODE_LABEL] !== this.nodeId) return undefined;
+      // One reading, answered at once: without one-shot the engine waits a second for a second sample.
+      // `_query` is what docker-modem puts in the URL (the signal stays out of it).
+      const query = { stream: false, "one-shot": true };
+      const stats = await c.stats({ stream: false, abortSignal, _query: query } as { stream: false });
+      return usageFromDockerStats(stats, info.RestartCount);
+    } catch (e) {
+      if ((e as DockerApiError).statusCode === 404) return undefined;
+      throw dockerError(e, `stats of container ${id}`);
     }
   }
 

@@ -84,6 +84,21 @@ export interface RuntimeVersion {
   apiVersion?: string;
 }
 
+/** One reading of a container's resource use (cumulative counters as the engine reports them). */
+export interface ContainerUsage {
+  /** CPU time used since the container started, seconds (all cores). */
+  cpuSeconds: number;
+  /** Working set: memory in use less the page cache the kernel can drop (what `docker stats` shows). */
+  memoryBytes: number;
+  /** The container's memory limit, or the host's memory when it has none. */
+  memoryLimitBytes: number;
+  /** Summed over the container's network interfaces; 0 for host networking. */
+  networkReceiveBytes: number;
+  networkTransmitBytes: number;
+  /** Restarts by the engine's restart policy since the container was created. */
+  restarts: number;
+}
+
 export interface RuntimeInfo {
   /** Where images and writable layers live (for the disk capability). */
   dataRoot?: string;
@@ -106,6 +121,8 @@ export interface ContainerRuntime {
   /** Containers of this node, optionally narrowed by more labels. */
   listContainers(labels?: Record<string, string>): Promise<ContainerStatus[]>;
   logs(id: string, opts: { tail: number; timestamps: boolean }): Promise<LogLine[]>;
+  /** One reading of a container's resource use; undefined when it is gone or not ours. Optional for plugins. */
+  containerUsage?(id: string, timeoutMs: number): Promise<ContainerUsage | undefined>;
 
   listImages(): Promise<ImageSummary[]>;
   hasImage(ref: string): Promise<boolean>;

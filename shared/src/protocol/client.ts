@@ -22,6 +22,8 @@ export interface AgentClientOptions {
   endpoint: string;
   /** How long one attempt waits for a reply (ms). Default 5000. */
   timeoutMs?: number;
+  /** Told of every call that settles and of every retry (the driver's metrics). */
+  observer?: AgentCallObserver;
   /** Extra attempts after the first when an attempt times out or the agent says TIMEOUT/UNAVAILABLE. Default 2. */
   retries?: number;
   /** Pause between attempts (ms). Default 100. */
@@ -32,6 +34,20 @@ export interface AgentClientOptions {
    */
   maxReplyBytes?: number;
   logger?: Logger;
+}
+
+/** One settled call: its command, `ok` or the error code, how long it took in all, and attachment bytes sent. */
+export interface SettledCall {
+  command: AgentCommandName;
+  outcome: string;
+  seconds: number;
+  sentBytes: number;
+}
+
+export interface AgentCallObserver {
+  settled(call: SettledCall): void;
+  /** An attempt after the first (the agent did not answer in time, or said busy). */
+  retried(command: AgentCommandName): void;
 }
 
 export interface CallOptions {
@@ -135,6 +151,31 @@ export class AgentClient {
     params: CommandParams<C>,
     opts: CallOptions = {},
   ): Promise<CallReply<C>> {
+    const observer = this.opts.observer;
+    if (observer === undefined) return this.exchange(command, params, opts);
+    const started = performance.now();
+    const settled = (outcome: string): void =>
+      observer.settled({
+        command,
+        outcome,
+        seconds: (performance.now() - started) / 1000,
+        sentBytes: opts.attachment?.length ?? 0,
+      });
+    try {
+      const reply = await this.exchange(command, params, opts);
+      settled("ok");
+      return reply;
+    } catch (e) {
+      settled(e instanceof IotFogError ? e.code : "INTERNAL");
+      throw e;
+    }
+  }
+
+  private async exchange<C extends AgentCommandName>(
+    command: C,
+    params: CommandParams<C>,
+    opts: CallOptions,
+  ): Promise<CallReply<C>> {
     if (this.closed) throw new IotFogError("UNAVAILABLE", `client for ${this.endpoint} is closed`);
     const schemas = agentCommands[command];
     const parsedParams = schemas.params.safeParse(params);
@@ -151,6 +192,7 @@ export class AgentClient {
     let lastProblem = "no reply";
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (this.closed) throw new IotFogError("UNAVAILABLE", `client for ${this.endpoint} is closed`);
+      if (attempt > 1) this.opts.observer?.retried(command);
       const envelope: RequestEnvelope = {
         v: PROTOCOL_VERSION,
         id,
