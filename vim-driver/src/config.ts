@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { logConfigSchema } from "@openiotfog/shared";
 import { apiConfigSchema } from "./api/config";
+import { driverMetricsConfigSchema } from "./metrics/config";
 import { vnfmConfigSchema } from "./vnfm/config";
 
 const positiveMs = z.number().int().positive("must be > 0 (milliseconds)");
@@ -142,6 +143,8 @@ export const driverConfigSchema = z
     vnfm: vnfmConfigSchema.default({}),
     /** The fleet REST API and web GUI (vim-driver/src/api, docs/operator.md). */
     api: apiConfigSchema,
+    /** Prometheus metrics (docs/metrics.md). */
+    metrics: driverMetricsConfigSchema,
     log: logConfigSchema,
   })
   .strict()

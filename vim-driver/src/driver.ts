@@ -1,6 +1,9 @@
 import { KeepAlive, Lifecycle, type Component, type Logger } from "@openiotfog/shared";
 import type { DriverConfig } from "./config";
 import { buildOperatorSurfaces, createFleetView, createOrchestrator } from "./api/surfaces";
+import { resolveApiToken } from "./api/server";
+import { DriverMetrics } from "./metrics/driver-metrics";
+import { MetricsServer, driverMetricsHandler, driverScrapeTokens } from "./metrics/server";
 import { AgentPool } from "./fleet/agents";
 import type { Orchestrator } from "./fleet/orchestrator";
 import { LiveFleet } from "./openbaton/fleet/live-fleet";
@@ -15,7 +18,9 @@ export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
   const components: Component[] = [new KeepAlive()];
   // One FleetView and one Orchestrator serve the API, the VIM service and the VNFM.
   const shared = createFleetView(config, logger);
+  const metrics = new DriverMetrics({ nodes: () => shared.view.nodes() });
   const agents = new AgentPool({
+    observer: metrics.agentCalls,
     node: (nodeId) => shared.view.node(nodeId),
     requestTimeoutMs: config.agents.requestTimeoutMs,
     attempts: config.agents.attempts,
@@ -25,11 +30,19 @@ export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
   let orchestrator: Orchestrator;
   if (config.api.enabled) {
     // Fleet REST API, web GUI and the Open-Baton-independent deploy path (docs/operator.md).
-    const surfaces = buildOperatorSurfaces(config, agents, logger, { fleet: shared });
+    const surfaces = buildOperatorSurfaces(config, agents, logger, { fleet: shared, metrics });
     components.push(...surfaces.components);
     orchestrator = surfaces.orchestrator;
   } else {
-    orchestrator = createOrchestrator(config, shared, agents, logger);
+    orchestrator = createOrchestrator(config, shared, agents, logger, metrics);
+    const listen = config.metrics.listen;
+    if (config.metrics.enabled && listen !== undefined) {
+      const tokens = [resolveApiToken(config.api, logger), ...driverScrapeTokens(config.metrics)];
+      const handler = driverMetricsHandler(metrics.registry, tokens);
+      components.push(
+        new MetricsServer(handler, listen.host, listen.port, logger.child({ part: "metrics" })),
+      );
+    }
   }
   // Declared vs observed, continuously: re-places replicas of lost nodes, restarts, removes what is not declared.
   components.push(orchestrator.reconciler);
@@ -57,6 +70,8 @@ export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
           nfvoWatchMs: ob.nfvoWatchMs,
           shutdownGraceMs: ob.shutdownGraceMs,
           managementUrl: ob.managementUrl,
+          onRequest: (method, outcome, seconds) => metrics.openbatonRequest(method, outcome, seconds),
+          onReconnect: () => metrics.amqpReconnect("plugin"),
         },
         service,
         logger.child({ part: "openbaton" }),
@@ -65,7 +80,7 @@ export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
   }
   if (config.vnfm.enabled) {
     // The fog VNFM shares the broker settings, the fleet and the VimService (the same launch path).
-    components.push(...buildVnfm(config, { vim: service, fleet, agents }, logger).components);
+    components.push(...buildVnfm(config, { vim: service, fleet, agents, metrics }, logger).components);
   }
   return new Lifecycle(components, logger);
 }

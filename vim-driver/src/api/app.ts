@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import {
   IotFogError,
@@ -38,6 +39,8 @@ export interface ApiAppOptions {
   logPollMs?: number;
   /** Tracks open streams so the server can end them on shutdown. */
   streams?: Set<SseStream>;
+  /** `GET /metrics` (Prometheus), with its own token check (API token or scrape token). */
+  metrics?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /** The fleet REST API (and the GUI's static files) as an express 5 application. */
@@ -59,6 +62,9 @@ export function createApiApp(opts: ApiAppOptions): express.Express {
     res.setHeader("referrer-policy", "no-referrer");
     next();
   });
+
+  const metrics = opts.metrics;
+  if (metrics !== undefined) app.get("/metrics", (req, res) => metrics(req, res));
 
   const api = express.Router();
   api.use(express.json({ limit: "1mb" }));

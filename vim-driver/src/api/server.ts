@@ -13,7 +13,7 @@ import {
   type Component,
   type Logger,
 } from "@openiotfog/shared";
-import { createApiApp } from "./app";
+import { createApiApp, type ApiAppOptions } from "./app";
 import type { FleetService } from "./service";
 import type { SseStream } from "./sse";
 
@@ -34,6 +34,8 @@ export interface ApiServerOptions {
   logger: Logger;
   gui?: boolean;
   logPollMs?: number;
+  /** `GET /metrics` on the same listener. */
+  metrics?: ApiAppOptions["metrics"];
 }
 
 /** Serves the fleet API and the GUI; on stop ends open event streams so shutdown never hangs on them. */
@@ -54,6 +56,7 @@ export class ApiServer implements Component {
       ...(this.opts.gui === false ? {} : { guiDir: GUI_DIR }),
       streams: this.streams,
       ...(this.opts.logPollMs === undefined ? {} : { logPollMs: this.opts.logPollMs }),
+      ...(this.opts.metrics === undefined ? {} : { metrics: this.opts.metrics }),
     });
     const server = createApiHttpServer(
       app,

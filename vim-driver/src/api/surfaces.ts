@@ -8,6 +8,8 @@ import { DeclaredState, FileDeclaredStateStore } from "../fleet/declared";
 import { ImagePlatforms } from "../fleet/image-platforms";
 import { agentLabelWriter } from "../fleet/labels";
 import { Orchestrator } from "../fleet/orchestrator";
+import type { DriverMetrics } from "../metrics/driver-metrics";
+import { driverMetricsHandler, driverScrapeTokens } from "../metrics/server";
 import { ApiServer, resolveApiToken } from "./server";
 import { fleetService, type LabelWriter } from "./service";
 
@@ -42,10 +44,12 @@ export function createOrchestrator(
   fleet: { view: FleetView; events: EventLog },
   agents: AgentPool,
   logger: Logger,
+  metrics?: DriverMetrics,
 ): Orchestrator {
   const log = logger.child({ part: "declared-state" });
   const declared = new DeclaredState(new FileDeclaredStateStore(declaredStateFile(config), log), log);
   return new Orchestrator({
+    ...(metrics === undefined ? {} : { onPlan: (replicas) => metrics.planned(replicas) }),
     fleet: fleet.view,
     agents,
     declared,
@@ -79,12 +83,21 @@ export function buildOperatorSurfaces(
   config: DriverConfig,
   agents: AgentPool,
   logger: Logger,
-  opts: { fleet?: { view: FleetView; events: EventLog }; writeLabels?: LabelWriter } = {},
+  opts: {
+    fleet?: { view: FleetView; events: EventLog };
+    writeLabels?: LabelWriter;
+    /** Served at /metrics on the API's listener (with config.metrics.enabled). */
+    metrics?: DriverMetrics;
+  } = {},
 ): OperatorSurfaces {
   const own = opts.fleet === undefined;
   const { view, events } = opts.fleet ?? createFleetView(config, logger);
-  const orchestrator = createOrchestrator(config, { view, events }, agents, logger);
+  const orchestrator = createOrchestrator(config, { view, events }, agents, logger, opts.metrics);
   const token = resolveApiToken(config.api, logger);
+  const metrics =
+    opts.metrics !== undefined && config.metrics.enabled
+      ? driverMetricsHandler(opts.metrics.registry, [token, ...driverScrapeTokens(config.metrics)])
+      : undefined;
   const api = new ApiServer({
     host: config.api.host,
     port: config.api.port,
@@ -92,6 +105,7 @@ export function buildOperatorSurfaces(
     insecurePlainHttp: config.api.insecurePlainHttp,
     token,
     gui: config.api.gui,
+    ...(metrics === undefined ? {} : { metrics }),
     service: fleetService({
       view,
       orchestrator,

@@ -3,6 +3,7 @@ import {
   AgentClientCache,
   DEFAULT_LIMITS,
   IotFogError,
+  type AgentCallObserver,
   type Component,
   type LimitRefusals,
   type Logger,
@@ -13,6 +14,8 @@ export interface AgentPoolOptions {
   /** Looks a node up in the fleet view. */
   node: (nodeId: string) => FleetNode | undefined;
   requestTimeoutMs: number;
+  /** Told of every call and retry (the driver's metrics). */
+  observer?: AgentCallObserver;
   /** Attempts per call (the first one included). */
   attempts: number;
   logger: Logger;
@@ -37,6 +40,7 @@ export class AgentPool implements Component {
       opts.logger,
       (endpoint) =>
         new AgentClient({
+          ...(opts.observer === undefined ? {} : { observer: opts.observer }),
           endpoint,
           timeoutMs: opts.requestTimeoutMs,
           retries: opts.attempts - 1,

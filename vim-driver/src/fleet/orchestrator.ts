@@ -6,6 +6,7 @@ import {
   type BackoffOptions,
   type ClusterSnapshot,
   type Logger,
+  type PlacementDecision,
   type PlacementSuccess,
   type ServiceSpec,
 } from "@openiotfog/shared";
@@ -62,6 +63,8 @@ export interface OrchestratorOptions {
   /** After a start, how long a node not heard of yet is waited for rather than taken for lost (node expiry). */
   startupSettleMs?: number;
   now?: () => number;
+  /** Told of every plan's decisions (the driver's metrics). */
+  onPlan?: (replicas: ReadonlyArray<{ decision: PlacementDecision }>) => void;
 }
 
 /**
@@ -236,6 +239,7 @@ export class Orchestrator {
 
   private plan(name: string, services: ServiceSpec[]): PlannedStep[] {
     const plan = planDeployment(services, this.snapshot(), { deploymentId: name, explain: "full" });
+    this.opts.onPlan?.(plan.replicas);
     if (!plan.ok) {
       this.opts.events.publish({
         type: "deployment.failed",

@@ -26,8 +26,20 @@ export interface PreparedRequest {
   run(): Promise<PluginReply>;
 }
 
+/** Told of every request answered (the driver's metrics), with the seconds from receipt to answer. */
+export type RequestObserver = (
+  method: string,
+  outcome: "ok" | "exception" | "invalid",
+  seconds: number,
+) => void;
+
 /** Parses one AMQP body into a job. Never throws: bad input becomes a job that answers with an exception. */
-export function prepareRequest(body: Buffer, ops: VimOperations, logger: Logger): PreparedRequest {
+export function prepareRequest(
+  body: Buffer,
+  ops: VimOperations,
+  logger: Logger,
+  observe: RequestObserver = () => undefined,
+): PreparedRequest {
   let request: PluginRequest;
   let method: MethodSpec;
   try {
@@ -41,6 +53,7 @@ export function prepareRequest(body: Buffer, ops: VimOperations, logger: Logger)
     method = resolveMethod(request);
   } catch (e) {
     const reply = exceptionReply(errorMessage(e));
+    observe("(invalid)", "invalid", 0);
     return { method: "(invalid)", background: false, run: async () => reply };
   }
   const started = Date.now();
@@ -51,11 +64,13 @@ export function prepareRequest(body: Buffer, ops: VimOperations, logger: Logger)
       try {
         const answer = await method.run(ops, request.parameters);
         logger.debug("request served", { method: request.methodName, ms: Date.now() - started });
+        observe(request.methodName, "ok", (Date.now() - started) / 1000);
         return answerReply(answer);
       } catch (e) {
         const server = e instanceof DriverError ? e.server : undefined;
         const level = isIotFogError(e) && e.code === "BAD_REQUEST" ? "warn" : "info";
         logger.log(level, "request failed", { method: request.methodName, error: errorMessage(e) });
+        observe(request.methodName, "exception", (Date.now() - started) / 1000);
         return exceptionReply(errorMessage(e), server);
       }
     },

@@ -8,7 +8,7 @@ import {
   type Logger,
 } from "@openiotfog/shared";
 import { WorkerPool } from "../util/worker-pool";
-import { prepareRequest } from "./dispatcher";
+import { prepareRequest, type RequestObserver } from "./dispatcher";
 import type { VimOperations } from "./methods";
 import {
   OPENBATON_EXCHANGE,
@@ -40,6 +40,8 @@ export interface PluginServerOptions extends ManagerOptions {
   managementUrl?: string | undefined;
   /** Background jobs (deletions) running or waiting; default DEFAULT_LIMITS.backgroundJobs. */
   maxBackgroundJobs?: number;
+  /** Told of every request answered (metrics). */
+  onRequest?: RequestObserver;
 }
 
 /** How long a finished request waits for a reconnect to deliver its reply before dropping it. */
@@ -192,7 +194,7 @@ export class PluginServer implements Component {
       return;
     }
     const { replyTo, correlationId } = replyAddress(msg);
-    const job = prepareRequest(msg.content, this.ops, this.logger);
+    const job = prepareRequest(msg.content, this.ops, this.logger, this.opts.onRequest);
     if (!replyTo) {
       this.logger.warn("request without reply_to, nobody to answer", { method: job.method });
     }

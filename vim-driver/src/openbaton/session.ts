@@ -109,6 +109,8 @@ export interface ManagerOptions extends BrokerAddress {
   registrationTimeoutMs: number;
   retryInitialMs: number;
   retryMaxMs: number;
+  /** Told when a session is opened again after one ended (metrics). */
+  onReconnect?: () => void;
 }
 
 /** The registration user of `opts`, as registerPlugin and deregisterPlugin take it. */
@@ -137,6 +139,7 @@ export interface ManagerLoop {
 export async function runManagerLoop(opts: ManagerOptions, loop: ManagerLoop): Promise<void> {
   const backoff = new Backoff({ initialMs: opts.retryInitialMs, maxMs: opts.retryMaxMs });
   const { signal } = loop;
+  let sessions = 0;
   while (!signal.aborted) {
     let credentials: ManagerCredentials;
     try {
@@ -156,6 +159,7 @@ export async function runManagerLoop(opts: ManagerOptions, loop: ManagerLoop): P
     }
     if (signal.aborted) break;
     let why: SessionEnd;
+    if (sessions++ > 0) opts.onReconnect?.();
     try {
       why = await loop.serve(credentials, () => backoff.reset());
     } catch (e) {

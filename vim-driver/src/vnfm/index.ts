@@ -2,6 +2,7 @@ import path from "node:path";
 import type { Component, Logger } from "@openiotfog/shared";
 import type { DriverConfig } from "../config";
 import type { AgentPool } from "../fleet/agents";
+import { actionOf, type DriverMetrics } from "../metrics/driver-metrics";
 import type { LiveFleet } from "../openbaton/fleet/live-fleet";
 import { readBrokerCa } from "../openbaton/registration";
 import type { VimService } from "../openbaton/vim-service";
@@ -10,6 +11,7 @@ import { VnfManager } from "./manager";
 import { VnfmServer } from "./server";
 import { FileVnfmStateStore } from "./store";
 import { encodeUserdata } from "./userdata";
+import type { NfvoPort } from "./ports";
 
 export { VnfManager } from "./manager";
 export { VnfmServer } from "./server";
@@ -28,7 +30,7 @@ export type { FogPort, NfvoPort, FogFault, VnfcHandle, VnfcStatus } from "./port
  */
 export function buildVnfm(
   config: DriverConfig,
-  parts: { vim: VimService; fleet: LiveFleet; agents: AgentPool },
+  parts: { vim: VimService; fleet: LiveFleet; agents: AgentPool; metrics?: DriverMetrics },
   logger: Logger,
 ): { components: Component[]; manager: VnfManager; server: VnfmServer; fog: FleetFogPort } {
   const ob = config.openbaton;
@@ -59,20 +61,41 @@ export function buildVnfm(
       rpcTimeoutMs: v.rpcTimeoutMs,
       nfvoWatchMs: ob.nfvoWatchMs,
       shutdownGraceMs: ob.shutdownGraceMs,
+      onReconnect: () => parts.metrics?.amqpReconnect("vnfm"),
     },
     logger.child({ part: "vnfm" }),
   );
   const stateFile = v.stateFile ?? path.resolve(".iotfog", `vnfm-${v.type}.json`);
   const manager = new VnfManager({
-    nfvo: server,
+    nfvo: counted(server, parts.metrics),
     fog,
     encodeUserdata,
     logger: logger.child({ part: "vnfm" }),
     store: new FileVnfmStateStore(stateFile, logger.child({ part: "vnfm-state" })),
   });
-  server.setHandler((body) => manager.handle(body));
+  server.setHandler(async (body) => {
+    parts.metrics?.vnfmMessage(actionOf(body), "in");
+    const reply = await manager.handle(body);
+    if (reply !== null) parts.metrics?.vnfmMessage(actionOf(reply), "out");
+    return reply;
+  });
   fog.onFault((fault) => void manager.reportFault(fault));
   // VNFCs of records from before a restart: watched again once the fleet view has had time to fill.
   fog.adopt(manager.vnfcIds(), config.fleet.nodeExpiryMs + v.faultCheckMs);
   return { components: [fog.watch, server], manager, server, fog };
+}
+
+/** The NFVO port with every message the VNFM sends counted by action. */
+function counted(port: NfvoPort, metrics: DriverMetrics | undefined): NfvoPort {
+  if (metrics === undefined) return port;
+  return {
+    call: (message) => {
+      metrics.vnfmMessage(actionOf(message), "out");
+      return port.call(message);
+    },
+    notify: (message) => {
+      metrics.vnfmMessage(actionOf(message), "out");
+      return port.notify(message);
+    },
+  };
 }
