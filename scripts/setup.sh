@@ -9,7 +9,8 @@
 #
 # Environment: IOTFOG_SETUP_SKIP_BROWSER=1 skips Chromium (a fog node running only the agent does not need it);
 # IOTFOG_SETUP_SECOND_ENGINE=0 skips the second Docker engine that the test suite uses as a second fog node;
-# IOTFOG_SETUP_ARM64=0 skips the emulated arm64 agent (scripts/arm64-agent.sh).
+# IOTFOG_SETUP_ARM64=0 skips the emulated arm64 agent (scripts/arm64-agent.sh);
+# IOTFOG_SETUP_SKIP_PROMETHEUS=1 skips the Prometheus server (the metrics test needs it, fog nodes do not).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -67,6 +68,16 @@ else
   say "Debian packages present"
 fi
 $SUDO mkdir -p "$LOG_DIR"
+
+# --- Prometheus (the metrics integration test runs its own server; the package's service is not used) ----
+# Its own block, so an older install gets it too. A service the package's scripts start is left alone.
+if [ "${IOTFOG_SETUP_SKIP_PROMETHEUS:-0}" != "1" ] && ! command -v prometheus >/dev/null; then
+  say "installing prometheus from Debian's packages"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 $SUDO apt-get install -y -qq --no-install-recommends \
+    prometheus >/dev/null 2>&1 || die "apt-get install prometheus failed (run it by hand to see why)"
+  did+=("installed prometheus")
+fi
 
 # --- Docker engine ---------------------------------------------------------------------------------
 docker_up() { $SUDO docker info >/dev/null 2>&1; }

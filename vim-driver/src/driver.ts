@@ -38,7 +38,7 @@ export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
     const listen = config.metrics.listen;
     if (config.metrics.enabled && listen !== undefined) {
       const tokens = [resolveApiToken(config.api, logger), ...driverScrapeTokens(config.metrics)];
-      const handler = driverMetricsHandler(metrics.registry, tokens);
+      const handler = driverMetricsHandler(metrics.registry, tokens, () => shared.view.nodes());
       components.push(
         new MetricsServer(handler, listen.host, listen.port, logger.child({ part: "metrics" })),
       );

@@ -5,3 +5,4 @@ export * from "./api";
 export * from "./metrics/driver-metrics";
 export * from "./metrics/config";
 export * from "./metrics/server";
+export * from "./metrics/targets";

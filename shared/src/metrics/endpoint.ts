@@ -47,32 +47,38 @@ function answer(res: ServerResponse, status: number, code: string, message: stri
 }
 
 /**
+ * Checks the bearer token of a scrape (or of Prometheus' service discovery): the REST API's token or the scrape
+ * token. Answers 405 / 401 itself and returns false when the request must go no further.
+ */
+export function authorizeScrape(
+  opts: Omit<MetricsEndpointOptions, "registry">,
+  req: IncomingMessage,
+  res: ServerResponse,
+): boolean {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    answer(res, 405, "BAD_REQUEST", `${req.method ?? "?"} ${req.url ?? ""}: only GET is served`);
+    return false;
+  }
+  if (opts.open === true) return true;
+  const presented = bearerToken(req.headers.authorization);
+  if (presented === undefined) {
+    answer(res, 401, "UNAUTHORIZED", "this needs a bearer token (Authorization: Bearer <token>)", opts.realm);
+    return false;
+  }
+  if (!acceptsToken(presented, opts.tokens)) {
+    answer(res, 401, "UNAUTHORIZED", "the bearer token is not valid for the metrics", opts.realm);
+    return false;
+  }
+  return true;
+}
+
+/**
  * `GET /metrics` in Prometheus' text exposition format, behind the same bearer token as the process's REST API
  * (or a scrape token that can read nothing else). A plain node:http handler, so the agent serves it without
  * loading express, and the driver mounts it on its express app.
  */
 export function serveMetrics(opts: MetricsEndpointOptions, req: IncomingMessage, res: ServerResponse): void {
-  if (req.method !== "GET" && req.method !== "HEAD") {
-    answer(res, 405, "BAD_REQUEST", `${req.method ?? "?"} ${METRICS_PATH}: only GET is served`);
-    return;
-  }
-  if (opts.open !== true) {
-    const presented = bearerToken(req.headers.authorization);
-    if (presented === undefined) {
-      answer(
-        res,
-        401,
-        "UNAUTHORIZED",
-        "the metrics need a bearer token (Authorization: Bearer <token>)",
-        opts.realm,
-      );
-      return;
-    }
-    if (!acceptsToken(presented, opts.tokens)) {
-      answer(res, 401, "UNAUTHORIZED", "the bearer token is not valid for the metrics", opts.realm);
-      return;
-    }
-  }
+  if (!authorizeScrape(opts, req, res)) return;
   opts.registry.metrics().then(
     (text) => {
       res.writeHead(200, { "content-type": opts.registry.contentType, "cache-control": "no-store" });

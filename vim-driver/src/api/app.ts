@@ -39,7 +39,7 @@ export interface ApiAppOptions {
   logPollMs?: number;
   /** Tracks open streams so the server can end them on shutdown. */
   streams?: Set<SseStream>;
-  /** `GET /metrics` (Prometheus), with its own token check (API token or scrape token). */
+  /** `GET /metrics` and `/metrics/targets` (Prometheus), with their own token check (API or scrape token). */
   metrics?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
@@ -64,7 +64,7 @@ export function createApiApp(opts: ApiAppOptions): express.Express {
   });
 
   const metrics = opts.metrics;
-  if (metrics !== undefined) app.get("/metrics", (req, res) => metrics(req, res));
+  if (metrics !== undefined) app.get(["/metrics", "/metrics/targets"], (req, res) => metrics(req, res));
 
   const api = express.Router();
   api.use(express.json({ limit: "1mb" }));

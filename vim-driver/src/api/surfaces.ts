@@ -96,7 +96,9 @@ export function buildOperatorSurfaces(
   const token = resolveApiToken(config.api, logger);
   const metrics =
     opts.metrics !== undefined && config.metrics.enabled
-      ? driverMetricsHandler(opts.metrics.registry, [token, ...driverScrapeTokens(config.metrics)])
+      ? driverMetricsHandler(opts.metrics.registry, [token, ...driverScrapeTokens(config.metrics)], () =>
+          view.nodes(),
+        )
       : undefined;
   const api = new ApiServer({
     host: config.api.host,

@@ -2,6 +2,8 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   IotFogError,
+  METRICS_PATH,
+  authorizeScrape,
   errorMessage,
   isIotFogError,
   isMetricsRequest,
@@ -11,7 +13,12 @@ import {
   type Logger,
   type MetricsSource,
 } from "@openiotfog/shared";
+import type { FleetNode } from "../fleet/types";
 import type { DriverMetricsConfig } from "./config";
+import { prometheusTargets } from "./targets";
+
+/** Prometheus' HTTP service discovery of the agents (docs/metrics.md). */
+export const TARGETS_PATH = `${METRICS_PATH}/targets`;
 
 /** The scrape token of the config (or its file), as a list of zero or one tokens. */
 export function driverScrapeTokens(config: DriverMetricsConfig): string[] {
@@ -33,12 +40,22 @@ export function driverScrapeTokens(config: DriverMetricsConfig): string[] {
   return [token];
 }
 
-/** The `/metrics` handler of the driver: the API token or the scrape token. */
+/**
+ * The driver's `/metrics` and `/metrics/targets` (the agents to scrape, for Prometheus' `http_sd_configs`), both
+ * for the API token or the scrape token.
+ */
 export function driverMetricsHandler(
   registry: MetricsSource,
   tokens: readonly string[],
+  nodes: () => FleetNode[],
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => serveMetrics({ registry, tokens, realm: "iotfog" }, req, res);
+  const opts = { registry, tokens, realm: "iotfog" };
+  return (req, res) => {
+    if ((req.url ?? "").split("?")[0] !== TARGETS_PATH) return serveMetrics(opts, req, res);
+    if (!authorizeScrape(opts, req, res)) return;
+    res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+    res.end(JSON.stringify(prometheusTargets(nodes())));
+  };
 }
 
 /** A listener that serves /metrics alone (a driver whose fleet API is off). */
@@ -56,7 +73,9 @@ export class MetricsServer implements Component {
 
   async start(): Promise<void> {
     const server = http.createServer((req, res) => {
-      if (isMetricsRequest(req.url)) return this.handler(req, res);
+      if (isMetricsRequest(req.url) || (req.url ?? "").split("?")[0] === TARGETS_PATH) {
+        return this.handler(req, res);
+      }
       res.writeHead(404, { "content-type": "application/json" });
       res.end(
         JSON.stringify({ error: { code: "NOT_FOUND", message: "this listener serves /metrics only" } }),

@@ -1,5 +1,6 @@
 import type { PlacementDecision } from "@openiotfog/shared";
 import { DriverMetrics, actionOf, placementFailureReason } from "../../src/metrics/driver-metrics";
+import { prometheusTargets } from "../../src/metrics/targets";
 import type { FleetNode } from "../../src/fleet/types";
 
 const explanation = (nodes: Array<{ nodeId: string; filters: string[] }>, evaluated = nodes.length) => ({
@@ -90,5 +91,28 @@ describe("the driver's metrics", () => {
     expect(text).toContain('iotfog_fleet_nodes{state="offline"} 1');
     expect(text).toContain('iotfog_fleet_containers{state="running"} 2');
     expect(text).toContain('iotfog_fleet_containers{state="not_running"} 1');
+  });
+});
+
+describe("Prometheus service discovery", () => {
+  it("lists every online node that advertises its REST API, labelled with its node id", () => {
+    const nodes: FleetNode[] = [
+      {
+        nodeId: "pi-07",
+        online: true,
+        lastSeen: 0,
+        endpoints: { commands: "tcp://10.0.0.7:5555", rest: "http://10.0.0.7:8470" },
+      },
+      {
+        nodeId: "pi-08",
+        online: false,
+        lastSeen: 0,
+        endpoints: { commands: "tcp://10.0.0.8:5555", rest: "http://10.0.0.8:8470" },
+      },
+      { nodeId: "pi-09", online: true, lastSeen: 0, endpoints: { commands: "tcp://10.0.0.9:5555" } },
+    ];
+    expect(prometheusTargets(nodes)).toEqual([
+      { targets: ["10.0.0.7:8470"], labels: { node: "pi-07", __scheme__: "http" } },
+    ]);
   });
 });
