@@ -36,7 +36,7 @@ function metricsWith(containers: ContainerSample[]): AgentMetrics {
       received: 5,
       accepted: 4,
       rejected: 1,
-      rejectedBy: { frames: 0, too_large: 0, not_json: 1, invalid: 0 },
+      rejectedBy: { frames: 0, too_large: 0, not_json: 1, invalid: 0, limit: 0 },
     }),
     mqttConnections: () => 3,
   });

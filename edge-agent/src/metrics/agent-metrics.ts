@@ -219,7 +219,7 @@ export class AgentMetrics implements MetricsSource {
       .family(
         "iotfog_agent_hardware_events_rejected_total",
         "counter",
-        "Hardware events rejected, by reason (frames, too_large, not_json, invalid).",
+        "Hardware events rejected, by reason (frames, too_large, not_json, invalid, limit).",
         Object.entries(hardware.rejectedBy).map(([reason, n]) => [renderLabels({ reason }), n] as const),
       )
       .family(
