@@ -52,6 +52,8 @@ command -v mosquitto_pub >/dev/null || missing+=(mosquitto-clients)
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 command -v curl >/dev/null || missing+=(curl)
 command -v ip >/dev/null || missing+=(iproute2)
+# The failover test and benchmark cut a node off silently: a network namespace whose traffic nftables drops.
+command -v nft >/dev/null || [ -x /usr/sbin/nft ] || missing+=(nftables)
 # The TLS tests make a CA and server certificates with it (docs/security.md shows the same commands).
 command -v openssl >/dev/null || missing+=(openssl)
 if [ "${IOTFOG_SETUP_SKIP_BROWSER:-0}" != "1" ]; then

@@ -14,16 +14,22 @@ import { stopProcess } from "./processes";
 import { freePort, waitFor } from "./services";
 
 function run(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync(binary(cmd), args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
 function has(cmd: string): boolean {
+  if (existsSync(`/usr/sbin/${cmd}`)) return true;
   try {
     run("sh", ["-c", `command -v ${cmd}`]);
     return true;
   } catch {
     return false;
   }
+}
+
+/** Debian puts ip, nft and mosquitto in /usr/sbin, which a non-login PATH may lack. */
+function binary(cmd: string): string {
+  return existsSync(`/usr/sbin/${cmd}`) ? `/usr/sbin/${cmd}` : cmd;
 }
 
 /** Fails loudly, naming what is missing: root, ip (iproute2), nft (nftables), mosquitto. */
@@ -82,12 +88,12 @@ export function createIsolatedNode(): IsolatedNode {
     ns,
     hostAddress,
     nodeAddress,
-    spawn: (command, args, opts = {}) => spawn("ip", ["netns", "exec", ns, command, ...args], opts),
+    spawn: (command, args, opts = {}) => spawn(binary("ip"), ["netns", "exec", ns, command, ...args], opts),
     cut: () => {
       if (isCut) return;
       // Only the veth's traffic: the namespace's own loopback keeps working, as on a real node.
       inNs([
-        "nft",
+        binary("nft"),
         `add table inet iotfog_cut; ` +
           `add chain inet iotfog_cut in { type filter hook input priority -300; policy accept; }; ` +
           `add chain inet iotfog_cut out { type filter hook output priority -300; policy accept; }; ` +
@@ -98,7 +104,7 @@ export function createIsolatedNode(): IsolatedNode {
     },
     restore: () => {
       if (!isCut) return;
-      inNs(["nft", "delete table inet iotfog_cut"]);
+      inNs([binary("nft"), "delete table inet iotfog_cut"]);
       isCut = false;
     },
     remove: () => {
@@ -127,7 +133,7 @@ export async function startOwnBroker(host: string): Promise<OwnBroker> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "iotfog-mosquitto-"));
   const conf = path.join(dir, "mosquitto.conf");
   writeFileSync(conf, `listener ${port} ${host}\nallow_anonymous true\npersistence false\n`);
-  const child = spawn("mosquitto", ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(binary("mosquitto"), ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   await waitFor(
