@@ -37,6 +37,12 @@ describe("driver: an image only another node has is copied over ZeroMQ, then run
     engineA = await requireDocker();
     engineB = await requireSecondDocker();
     await requireMqtt();
+    // A run killed before its afterAll leaves its tag on both engines; node B then "holds" the image by id and
+    // nothing is copied. Start from engines without such leftovers.
+    for (const engine of [engineA, engineB]) {
+      const stale = await engine.listImages({ filters: { reference: ["openiotfog/only-on-a"] } });
+      for (const tag of stale.flatMap((i) => i.RepoTags ?? [])) await engine.getImage(tag).remove();
+    }
     await engineA.getImage(TEST_IMAGE).tag({
       repo: onlyOnA.slice(0, onlyOnA.lastIndexOf(":")),
       tag: onlyOnA.slice(onlyOnA.lastIndexOf(":") + 1),
