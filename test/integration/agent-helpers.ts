@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import Docker from "dockerode";
 import mqtt, { type MqttClient } from "mqtt";
 import { createLogger, nodeTopic, parseNodeMessage, type NodeMessage } from "@openiotfog/shared";
 import {
@@ -88,8 +89,10 @@ export async function testAgentSetup(
     config,
     configFile,
     cleanup: async () => {
-      await removeContainersByLabel("org.openiotfog.node", nodeId);
-      await removeNetworksByLabel("org.openiotfog.node", nodeId);
+      // On the agent's own engine: an agent on the second engine leaves its containers and networks there.
+      const engine = new Docker({ socketPath: config.runtime.docker.socketPath });
+      await removeContainersByLabel("org.openiotfog.node", nodeId, engine);
+      await removeNetworksByLabel("org.openiotfog.node", nodeId, engine);
       await clearRetained(prefix, nodeId);
       rmSync(dir, { recursive: true, force: true });
     },
