@@ -1,19 +1,48 @@
 import { mkdir } from "node:fs/promises";
 import { KeepAlive, Lifecycle, type Component, type Logger } from "@openiotfog/shared";
 import type { AgentConfig } from "./config";
-import { DeploymentManager } from "./deployments";
+import { DeploymentManager } from "./deploy/manager";
+import { deployPipeline, type DeployFn } from "./deploy/pipeline";
 import { CapabilityService } from "./discovery/service";
+import { ServedEndpoints, advertisedAddress, advertisedUrl } from "./endpoint/address";
 import { commandHandlers } from "./endpoint/handlers";
 import { CommandEndpoint } from "./endpoint/server";
+import { forwardCandidates } from "./forwarding/decide";
+import { DeployForwarder } from "./forwarding/forwarder";
+import type { HardwareEventEndpoint } from "./hardware/endpoint";
+import type { HardwareEventHandler } from "./hardware/handler";
+import { DeviceLeaseGate } from "./hardware/leases";
+import { createHardwareParts } from "./hardware/parts";
+import type { DeviceUsageTracker } from "./hardware/usage";
 import { ImageTransfers } from "./images";
 import { OperatorLabels } from "./labels/store";
 import { AgentMetrics } from "./metrics/agent-metrics";
 import { ContainerUsageSampler } from "./metrics/container-usage";
-import { createOperations, type Operations } from "./monitoring/operations";
+import type { EventBus } from "./monitoring/bus";
+import { createMonitoring } from "./monitoring/monitoring";
+import type { ZmqEventPublisher } from "./monitoring/zmq-publisher";
+import { optionalPart } from "./optional-part";
 import { MqttPresence } from "./presence/presence";
+import { RestApiComponent } from "./rest/component";
 import { defaultRuntimes, type RuntimeRegistry } from "./runtime/registry";
 import type { ContainerRuntime } from "./runtime/runtime";
 import { StateStore } from "./state/store";
+
+/** The agent's events, hardware, forwarding and REST parts (docs/agent-events.md). */
+export interface Operations {
+  bus: EventBus;
+  hardware: HardwareEventHandler;
+  hardwareEndpoint: HardwareEventEndpoint;
+  events: ZmqEventPublisher;
+  tracker: DeviceUsageTracker;
+  forwarder: DeployForwarder;
+  /** The deploy pipeline (deploy/pipeline.ts), as the command endpoint and REST call it. */
+  deploy: DeployFn;
+  /** The REST API's URL once started (undefined when disabled). */
+  restUrl: () => string | undefined;
+  /** Every address this agent serves, for status, logs and the MQTT presence. */
+  endpoints: ServedEndpoints["all"];
+}
 
 /** The agent's parts, for the composition root and for tests and tools that need to reach one. */
 export interface Agent {
@@ -42,33 +71,29 @@ function dataDirComponent(dir: string): Component {
 }
 
 /**
- * Wires the agent. Start order is the offline-first order: local state and containers first (no network
- * needed), then the command endpoint, then MQTT; stop runs in reverse, so the goodbye is said first.
+ * Wires the agent; each part is built after the parts it uses. The addresses the agent serves are known only
+ * once their sockets are built, so the MQTT presence reads them from `served`, filled in as they are.
+ * Start order is the offline-first order: local state and containers first (no network needed), then the
+ * command endpoint, then MQTT; stop runs in reverse, so the goodbye is said first.
  */
 export function createAgent(
   config: AgentConfig,
   logger: Logger,
   runtimes: RuntimeRegistry = defaultRuntimes(),
 ): Agent {
+  const log = (part: string): Logger => logger.child({ part });
   const startedAt = Date.now();
-  const runtime = runtimes.create(config.runtime.name, config, logger.child({ part: "runtime" }));
-  const capabilities = new CapabilityService(config, runtime, logger.child({ part: "capabilities" }));
-  const store = new StateStore(config.dataDir, config.nodeId, logger.child({ part: "state" }));
+  const runtime = runtimes.create(config.runtime.name, config, log("runtime"));
+  const capabilities = new CapabilityService(config, runtime, log("capabilities"));
+  const store = new StateStore(config.dataDir, config.nodeId, log("state"));
   const labels = new OperatorLabels(
     config.dataDir,
     config.nodeId,
     config.labels,
     (effective) => capabilities.setLabels(effective),
-    logger.child({ part: "labels" }),
+    log("labels"),
   );
-  const deployments = new DeploymentManager(
-    config,
-    runtime,
-    store,
-    capabilities,
-    logger.child({ part: "deployments" }),
-    (type, data) => presence.publishEvent(type, data),
-  );
+  const deployments = new DeploymentManager(config, runtime, store, capabilities, log("deployments"));
   const containerUsage = new ContainerUsageSampler(
     runtime,
     {
@@ -76,33 +101,59 @@ export function createAgent(
       timeoutMs: config.metrics.containerTimeoutMs,
       maxContainers: config.metrics.maxContainers,
     },
-    logger.child({ part: "container-usage" }),
+    log("container-usage"),
   );
+
+  const served = new ServedEndpoints();
+  const presence = new MqttPresence({
+    config,
+    capabilities,
+    endpoint: () => served.command(),
+    endpoints: () => served.all(),
+    deployments: () => deployments.summary(),
+    logger: log("presence"),
+  });
+  deployments.observe({ event: (type, data) => presence.publishEvent(type, data) });
+  capabilities.on("devices", (changes) => {
+    for (const d of changes.added) presence.publishEvent("device.added", { device: d });
+    for (const d of changes.removed) presence.publishEvent("device.removed", { device: d });
+  });
+
+  const monitoring = createMonitoring(config, presence, logger);
+  const { bus } = monitoring;
+  const hardware = createHardwareParts(config, capabilities, deployments, bus, logger);
+
+  // The deploy pipeline: lease → admission → forward or run → state → container (deploy/pipeline.ts).
+  const forwarder = new DeployForwarder({
+    selfNodeId: config.nodeId,
+    config: config.forwarding,
+    peers: () => forwardCandidates(presence.peers.list()),
+    bus,
+    logger: log("forwarding"),
+  });
+  const deploy = deployPipeline({
+    selfNodeId: config.nodeId,
+    local: (p) => deployments.deploy(p),
+    leases: new DeviceLeaseGate(),
+    forwarder,
+    bus,
+  });
+
   const metrics = new AgentMetrics({
     nodeId: config.nodeId,
     containers: () => containerUsage.current(),
     live: () => capabilities.live(),
     devices: () => capabilities.current().devices,
-    hardware: () => ops.hardware.getStats(),
+    hardware: () => hardware.handler.getStats(),
     mqttConnections: (): number => presence.connections,
   });
-  deployments.onReconcileAction = (action) => metrics.reconcileAction(action);
-  const ops = createOperations({
-    config,
-    logger,
-    startedAt,
-    runtime,
-    capabilities,
-    deployments,
-    presence: () => presence,
-    commandEndpoint: () => endpoint.advertise,
-    metrics,
-  });
+  deployments.observe({ reconcileAction: (action) => metrics.reconcileAction(action) });
+
   const images = new ImageTransfers(
     config.dataDir,
     runtime,
     Math.min(config.zmq.maxAttachmentBytes, 1024 * 1024),
-    logger.child({ part: "images" }),
+    log("images"),
   );
   const endpoint = new CommandEndpoint(
     {
@@ -115,46 +166,79 @@ export function createAgent(
       maxInFlight: config.zmq.maxInFlight,
     },
     metrics.wrapHandlers(
-      ops.wrapHandlers(
-        commandHandlers({
-          nodeId: config.nodeId,
-          startedAt,
-          capabilities,
-          deployments,
-          runtime,
-          images,
-          labels,
-          hostPolicy: config.hostPolicy,
-        }),
-      ),
+      commandHandlers({
+        nodeId: config.nodeId,
+        startedAt,
+        capabilities,
+        deployments,
+        deploy,
+        runtime,
+        images,
+        labels,
+        hostPolicy: config.hostPolicy,
+      }),
     ),
-    logger.child({ part: "endpoint" }),
+    log("endpoint"),
   );
-  const presence = new MqttPresence({
+
+  const rest = new RestApiComponent(
     config,
-    capabilities,
-    endpoint: () => endpoint.advertise,
-    endpoints: () => ops.endpoints(),
-    deployments: () => deployments.summary(),
-    logger: logger.child({ part: "presence" }),
-  });
-  capabilities.on("devices", (changes) => {
-    for (const d of changes.added) presence.publishEvent("device.added", { device: d });
-    for (const d of changes.removed) presence.publishEvent("device.removed", { device: d });
-  });
+    {
+      nodeId: config.nodeId,
+      startedAt,
+      capabilities,
+      deployments,
+      runtime,
+      deploy,
+      bus,
+      hardwareStats: () => hardware.handler.getStats(),
+      tracker: hardware.tracker,
+      peers: () =>
+        presence.peers.list().map((p) => ({
+          nodeId: p.nodeId,
+          state: p.state,
+          lastSeen: p.lastSeen,
+          ...(p.endpoint === undefined ? {} : { endpoint: p.endpoint }),
+        })),
+      endpoints: () => served.all(),
+      defaultHopLimit: config.forwarding.hopLimit,
+    },
+    metrics,
+    log("rest"),
+  );
+
+  // Only what is actually served: an auxiliary endpoint that could not bind is left out.
+  served.commands(() => endpoint.advertise);
+  served.add("hardwareEvents", () =>
+    hardware.endpoint.endpoint === ""
+      ? undefined
+      : (config.hardware.advertise ?? advertisedAddress(hardware.endpoint.endpoint)),
+  );
+  served.add("events", () =>
+    monitoring.events.endpoint === ""
+      ? undefined
+      : (config.monitoring.pubAdvertise ?? advertisedAddress(monitoring.events.endpoint)),
+  );
+  served.add("rest", () =>
+    rest.url === undefined ? undefined : (config.rest.advertise ?? advertisedUrl(rest.url)),
+  );
+
   const lifecycle = new Lifecycle(
     [
       dataDirComponent(config.dataDir),
       // Before discovery, so the first capability document already carries the operators' labels.
       labels,
-      ...ops.early,
+      ...monitoring.early,
       capabilities,
       images,
       deployments,
       containerUsage,
       endpoint,
       presence,
-      ...ops.late,
+      ...monitoring.late,
+      ...hardware.late,
+      forwarder,
+      optionalPart(rest, logger),
       // The hardware, events and REST endpoints are bound by now: the retained presence lists them.
       { name: "presence-endpoints", start: () => presence.announceEndpoints(), stop: async () => undefined },
       new KeepAlive(),
@@ -170,7 +254,17 @@ export function createAgent(
     endpoint,
     presence,
     labels,
-    ops,
+    ops: {
+      bus,
+      hardware: hardware.handler,
+      hardwareEndpoint: hardware.endpoint,
+      events: monitoring.events,
+      tracker: hardware.tracker,
+      forwarder,
+      deploy,
+      restUrl: () => rest.url,
+      endpoints: () => served.all(),
+    },
     metrics,
     containerUsage,
   };

@@ -8,7 +8,8 @@ import {
   type LabelsChange,
   type LabelsSetResult,
 } from "@openiotfog/shared";
-import type { DeploymentManager } from "../deployments";
+import type { DeploymentManager } from "../deploy/manager";
+import type { DeployFn } from "../deploy/pipeline";
 import type { CapabilityService } from "../discovery/service";
 import type { ImageTransfers } from "../images";
 import type { ContainerRuntime } from "../runtime/runtime";
@@ -19,6 +20,8 @@ export interface HandlerDeps {
   startedAt: number;
   capabilities: CapabilityService;
   deployments: DeploymentManager;
+  /** Every deploy goes through the pipeline: lease, admission, forward or run, state, container. */
+  deploy: DeployFn;
   runtime: ContainerRuntime;
   images: ImageTransfers;
   /** The operators' label layer (labels/store.ts): persists a change, then republishes the capabilities. */
@@ -38,7 +41,7 @@ export function commandHandlers(d: HandlerDeps): CommandHandlers {
       uptimeMs: Date.now() - d.startedAt,
     }),
     capabilities: async (p) => (p.refresh ? d.capabilities.refresh() : d.capabilities.current()),
-    deploy: (p) => d.deployments.deploy(p),
+    deploy: (p) => d.deploy(p),
     start: (p) => d.deployments.startDeployment(p.deploymentId),
     stop: (p) => d.deployments.stopDeployment(p.deploymentId, p.timeoutSeconds),
     remove: (p) => d.deployments.removeDeployment(p.deploymentId, p.timeoutSeconds),

@@ -1,4 +1,3 @@
-import os from "node:os";
 import { Router } from "zeromq";
 import type { ZodType, ZodTypeDef } from "zod";
 import {
@@ -21,6 +20,8 @@ import {
   type ParsedCommandParams,
   type RequestEnvelope,
 } from "@openiotfog/shared";
+import { advertisedAddress } from "./address";
+import { REPLAYED, ReplyCache } from "./reply-cache";
 
 export interface HandlerContext {
   id: string;
@@ -50,32 +51,6 @@ export interface CommandEndpointOptions {
   maxInFlight?: number;
 }
 
-/** Commands that change something: their replies are kept so a retry with the same id is answered, not re-run. */
-const REPLAYED: ReadonlySet<AgentCommandName> = new Set<AgentCommandName>([
-  "deploy",
-  "start",
-  "stop",
-  "remove",
-  "images.import.begin",
-  "images.import.chunk",
-  "images.import.commit",
-  "images.import.abort",
-  "images.pull",
-  "images.export.begin",
-  "images.export.end",
-  "networks.create",
-  "networks.remove",
-  "labels.set",
-]);
-
-const MAX_CACHED_REPLIES = 2000;
-
-interface CachedReply {
-  command: string;
-  frames: Promise<Buffer[]>;
-  expires: number;
-}
-
 const ATTACHED = Symbol("attached");
 
 /** A reply attachment is marked by returning `withAttachment(result, bytes)` from a handler. */
@@ -89,16 +64,6 @@ function salvageIdFromHead(frame: Buffer): string {
   return m?.[1] ?? "";
 }
 
-/** The address to advertise: a wildcard host becomes this machine's first external IPv4 address. */
-export function advertisedAddress(bound: string): string {
-  const m = /^tcp:\/\/(0\.0\.0\.0|\*|\[::\]):(\d+)$/.exec(bound);
-  if (m === null) return bound;
-  const external = Object.values(os.networkInterfaces())
-    .flat()
-    .find((a) => a !== undefined && a.family === "IPv4" && !a.internal);
-  return `tcp://${external?.address ?? "127.0.0.1"}:${m[2]}`;
-}
-
 /**
  * The agent's command endpoint: a ROUTER socket, one multipart request in, one reply out, many requests in
  * flight at once. Every frame is checked (count, size, envelope, version, deadline, params) before any handler
@@ -110,7 +75,7 @@ export class CommandEndpoint implements Component {
   private loop: Promise<void> | undefined;
   private sendChain: Promise<void> = Promise.resolve();
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly replies = new Map<string, CachedReply>();
+  private readonly replies: ReplyCache;
   private bound = "";
   /** Requests refused because maxInFlight were being handled. */
   readonly busyRefusals: LimitRefusals;
@@ -120,6 +85,7 @@ export class CommandEndpoint implements Component {
     private readonly handlers: CommandHandlers,
     private readonly logger: Logger,
   ) {
+    this.replies = new ReplyCache(opts.replyCacheMs);
     this.busyRefusals = new LimitRefusals(
       "command endpoint (requests in flight)",
       opts.maxInFlight ?? DEFAULT_LIMITS.inFlightCommands,
@@ -278,7 +244,6 @@ export class CommandEndpoint implements Component {
       );
     }
     if (!REPLAYED.has(command)) return this.execute(command, envelope, attachment);
-    this.sweep();
     const cached = this.replies.get(envelope.id);
     if (cached !== undefined) {
       if (cached.command !== command) {
@@ -291,21 +256,12 @@ export class CommandEndpoint implements Component {
       return cached.frames;
     }
     const frames = this.execute(command, envelope, attachment);
-    const entry: CachedReply = { command, frames, expires: Date.now() + this.opts.replyCacheMs };
-    this.replies.set(envelope.id, entry);
+    this.replies.remember(envelope.id, command, frames);
     const reply = await frames;
     // A retryable failure (busy, timed out) must run again on retry, not be replayed.
     if (reply.length > 0 && (reply[0]?.includes('"retryable":true') ?? false))
-      this.replies.delete(envelope.id);
+      this.replies.forget(envelope.id);
     return reply;
-  }
-
-  private sweep(): void {
-    const now = Date.now();
-    for (const [id, entry] of this.replies) {
-      if (entry.expires <= now || this.replies.size > MAX_CACHED_REPLIES) this.replies.delete(id);
-      else break; // insertion order = expiry order
-    }
   }
 
   private async execute<C extends AgentCommandName>(

@@ -4,6 +4,7 @@ import {
   type DeployParams,
   type DeviceAssignment,
   type Explanation,
+  type NodeCapabilities,
   type NodeState,
   type ServiceSpec,
 } from "@openiotfog/shared";
@@ -26,6 +27,28 @@ export interface ForwardCandidate {
   /** ZeroMQ command endpoint from its presence message; peers without one cannot be forwarded to. */
   endpoint: string | undefined;
   state: NodeState;
+}
+
+/** The peers heard on MQTT that forwarding may choose: online, with a capability document. */
+export function forwardCandidates(
+  peers: ReadonlyArray<{
+    nodeId: string;
+    state: string;
+    endpoint?: string | undefined;
+    capabilities?: NodeCapabilities | undefined;
+  }>,
+): ForwardCandidate[] {
+  return peers.flatMap((p) =>
+    p.state === "online" && p.capabilities !== undefined
+      ? [
+          {
+            nodeId: p.nodeId,
+            endpoint: p.endpoint,
+            state: { capabilities: p.capabilities, online: true, allocations: [] },
+          },
+        ]
+      : [],
+  );
 }
 
 export interface ForwardQuery {

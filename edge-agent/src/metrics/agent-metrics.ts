@@ -15,6 +15,7 @@ import {
 import type { CommandHandlers } from "../endpoint/server";
 import type { HardwareStats } from "../hardware/handler";
 import type { ContainerSample } from "./container-usage";
+import type { ReconcileAction } from "../deploy/manager";
 
 /** What the agent's metrics read when scraped (all kept in memory by the parts that own them). */
 export interface AgentMetricSources {
@@ -28,7 +29,6 @@ export interface AgentMetricSources {
 }
 
 /** Reconcile passes that act: a missing container re-created, a stopped one started, a deployment that failed. */
-export type ReconcileAction = "recreated" | "started" | "failed";
 
 type Samples = Array<readonly [string, number]>;
 

@@ -8,7 +8,7 @@ import {
   type NodeCapabilities,
   type ServiceSpec,
 } from "@openiotfog/shared";
-import type { DeployFn } from "../forwarding/pipeline";
+import type { DeployFn } from "../deploy/pipeline";
 import type { HardwareStats } from "../hardware/handler";
 import { deviceHolders } from "../hardware/leases";
 import type { DeviceUsageTracker } from "../hardware/usage";

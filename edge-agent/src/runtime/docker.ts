@@ -1,17 +1,7 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import { pipeline } from "node:stream/promises";
 // Must come before dockerode: defers its SSH and BuildKit parts (see defer-heavy.ts).
 import "./defer-heavy";
 import Docker from "dockerode";
-import {
-  IotFogError,
-  errorMessage,
-  deploymentStates,
-  type DeploymentState,
-  type ErrorCode,
-  type Logger,
-  type NetworkInfo,
-} from "@openiotfog/shared";
+import { IotFogError, type Logger, type NetworkInfo } from "@openiotfog/shared";
 import { usageFromDockerStats } from "./docker-usage";
 import {
   NODE_LABEL,
@@ -25,69 +15,14 @@ import {
   type RuntimeInfo,
   type RuntimeVersion,
 } from "./runtime";
-import { ImagePlatformCache, type InspectedPlatform } from "./image-platforms";
+import { dockerError, demuxLogs, toState, type DockerApiError } from "./docker-api";
+import { DockerImages } from "./docker-images";
+import { DockerNetworks } from "./docker-networks";
 
 export interface DockerRuntimeOptions {
   socketPath: string;
   nodeId: string;
   logger: Logger;
-}
-
-interface DockerApiError {
-  statusCode?: number;
-  code?: string;
-  json?: { message?: string };
-  message?: string;
-}
-
-/** Maps a dockerode failure to a typed error: the Engine API's HTTP status says what went wrong. */
-export function dockerError(e: unknown, what: string): IotFogError {
-  if (e instanceof IotFogError) return e;
-  const err = (e ?? {}) as DockerApiError;
-  const detail = err.json?.message ?? errorMessage(e);
-  let code: ErrorCode = "RUNTIME_ERROR";
-  if (err.code === "ECONNREFUSED" || err.code === "ENOENT" || err.code === "EACCES") code = "UNAVAILABLE";
-  else if (err.statusCode === 404)
-    code = /no such image|pull access denied|manifest unknown/i.test(detail)
-      ? "IMAGE_NOT_FOUND"
-      : "NOT_FOUND";
-  else if (err.statusCode === 409) code = "CONFLICT";
-  else if (err.statusCode === 400) code = "BAD_REQUEST";
-  return new IotFogError(
-    code,
-    `${what}: ${detail.trim()}`,
-    { runtime: "docker", status: err.statusCode },
-    { cause: e },
-  );
-}
-
-/** Docker's container states are ours, except `missing`, which only the agent can say. */
-const STATES: ReadonlySet<string> = new Set(deploymentStates.filter((s) => s !== "missing"));
-
-function toState(s: string | undefined): DeploymentState {
-  return s !== undefined && STATES.has(s) ? (s as DeploymentState) : "dead";
-}
-
-/** Demultiplexes the Engine API's log stream (8-byte header per frame) for containers without a TTY. */
-export function demuxLogs(buffer: Buffer): LogLine[] {
-  const lines: LogLine[] = [];
-  const push = (stream: LogLine["stream"], text: string): void => {
-    for (const line of text.split("\n")) if (line !== "") lines.push({ stream, line });
-  };
-  let offset = 0;
-  const framed = buffer.length >= 8 && (buffer[0] === 1 || buffer[0] === 2) && buffer[1] === 0;
-  if (!framed) {
-    push("stdout", buffer.toString("utf8"));
-    return lines;
-  }
-  while (offset + 8 <= buffer.length) {
-    const type = buffer[offset];
-    const size = buffer.readUInt32BE(offset + 4);
-    const body = buffer.subarray(offset + 8, offset + 8 + size).toString("utf8");
-    push(type === 2 ? "stderr" : "stdout", body);
-    offset += 8 + size;
-  }
-  return lines;
 }
 
 /**
@@ -99,19 +34,15 @@ export class DockerRuntime implements ContainerRuntime {
   readonly nodeId: string;
   private readonly docker: Docker;
   private readonly logger: Logger;
-  private readonly imagePlatforms = new ImagePlatformCache(async (id) => {
-    try {
-      return (await this.docker.getImage(id).inspect()) as InspectedPlatform;
-    } catch (e) {
-      if ((e as DockerApiError).statusCode === 404) return undefined;
-      throw e;
-    }
-  });
+  private readonly images: DockerImages;
+  private readonly networks: DockerNetworks;
 
   constructor(opts: DockerRuntimeOptions) {
     this.docker = new Docker({ socketPath: opts.socketPath });
     this.nodeId = opts.nodeId;
     this.logger = opts.logger;
+    this.images = new DockerImages(this.docker, this.nodeId);
+    this.networks = new DockerNetworks(this.docker, this.nodeId, this.logger);
   }
 
   async version(): Promise<RuntimeVersion> {
@@ -311,183 +242,35 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async listImages(): Promise<ImageSummary[]> {
-    try {
-      const list = await this.docker.listImages();
-      const out: ImageSummary[] = [];
-      for (const i of list) {
-        const platform = await this.imagePlatforms.of(i.Id);
-        out.push({
-          id: i.Id,
-          tags: (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>"),
-          sizeBytes: i.Size,
-          createdAt: i.Created * 1000,
-          ...(platform === undefined ? {} : { platform }),
-        });
-      }
-      return out;
-    } catch (e) {
-      throw dockerError(e, "list images");
-    }
+  listImages(): Promise<ImageSummary[]> {
+    return this.images.list();
   }
 
-  async hasImage(ref: string): Promise<boolean> {
-    try {
-      await this.docker.getImage(ref).inspect();
-      return true;
-    } catch (e) {
-      if ((e as DockerApiError).statusCode === 404) return false;
-      throw dockerError(e, `inspect image ${ref}`);
-    }
+  hasImage(ref: string): Promise<boolean> {
+    return this.images.has(ref);
   }
 
-  async loadImage(tarPath: string): Promise<string[]> {
-    let stream: NodeJS.ReadableStream;
-    try {
-      stream = await this.docker.loadImage(createReadStream(tarPath), { quiet: true });
-    } catch (e) {
-      throw dockerError(e, "load image tarball");
-    }
-    const output = await this.followProgress(stream, "load image tarball");
-    const images: string[] = [];
-    for (const event of output) {
-      const line = typeof event.stream === "string" ? event.stream : "";
-      const m = /Loaded image(?: ID)?: (\S+)/.exec(line);
-      if (m?.[1] !== undefined) images.push(m[1]);
-    }
-    if (images.length === 0)
-      throw new IotFogError("BAD_REQUEST", "the tarball contained no image (is it a `docker save` archive?)");
-    return images;
+  loadImage(tarPath: string): Promise<string[]> {
+    return this.images.load(tarPath);
   }
 
-  async pullImage(ref: string): Promise<{ image: string; id: string }> {
-    let stream: NodeJS.ReadableStream;
-    try {
-      stream = await this.docker.pull(ref);
-    } catch (e) {
-      const err = dockerError(e, `pull ${ref}`);
-      // A registry that cannot be reached is a node-local condition the caller may retry elsewhere.
-      throw err.code === "RUNTIME_ERROR" ? new IotFogError("UNAVAILABLE", err.message, err.details) : err;
-    }
-    await this.followProgress(stream, `pull ${ref}`);
-    try {
-      const info = await this.docker.getImage(ref).inspect();
-      return { image: ref, id: info.Id };
-    } catch (e) {
-      throw dockerError(e, `inspect pulled image ${ref}`);
-    }
+  pullImage(ref: string): Promise<{ image: string; id: string }> {
+    return this.images.pull(ref);
   }
 
-  async saveImage(ref: string, tarPath: string): Promise<void> {
-    if (!(await this.hasImage(ref)))
-      throw new IotFogError("IMAGE_NOT_FOUND", `image ${ref} is not on node ${this.nodeId}`);
-    try {
-      const stream = await this.docker.getImage(ref).get();
-      await pipeline(stream, createWriteStream(tarPath));
-    } catch (e) {
-      throw dockerError(e, `save image ${ref}`);
-    }
+  saveImage(ref: string, tarPath: string): Promise<void> {
+    return this.images.save(ref, tarPath);
   }
 
-  private followProgress(
-    stream: NodeJS.ReadableStream,
-    what: string,
-  ): Promise<Array<Record<string, unknown>>> {
-    return new Promise((resolve, reject) => {
-      this.docker.modem.followProgress(
-        stream,
-        (err: Error | null, output: Array<Record<string, unknown>>) => {
-          if (err) return reject(dockerError(err, what));
-          const failed = output.find((o) => o.error !== undefined || o.errorDetail !== undefined);
-          if (failed !== undefined) {
-            const message =
-              typeof failed.error === "string" ? failed.error : JSON.stringify(failed.errorDetail);
-            const code: ErrorCode = /not found|does not exist|manifest unknown|pull access denied/i.test(
-              message,
-            )
-              ? "IMAGE_NOT_FOUND"
-              : "RUNTIME_ERROR";
-            return reject(new IotFogError(code, `${what}: ${message}`));
-          }
-          resolve(output);
-        },
-      );
-    });
+  listNetworks(): Promise<NetworkInfo[]> {
+    return this.networks.list();
   }
 
-  private toNetworkInfo(n: Docker.NetworkInspectInfo): NetworkInfo {
-    const config = n.IPAM?.Config?.[0];
-    const info: NetworkInfo = {
-      id: n.Id,
-      name: n.Name,
-      driver: n.Driver,
-      managed: n.Labels?.[NODE_LABEL] === this.nodeId,
-    };
-    if (config?.Subnet) info.subnet = config.Subnet;
-    if (config?.Gateway) info.gateway = config.Gateway;
-    return info;
+  createNetwork(opts: CreateNetworkOptions): Promise<{ network: NetworkInfo; created: boolean }> {
+    return this.networks.create(opts);
   }
 
-  async listNetworks(): Promise<NetworkInfo[]> {
-    try {
-      const list = await this.docker.listNetworks();
-      return list.map((n) => this.toNetworkInfo(n));
-    } catch (e) {
-      throw dockerError(e, "list networks");
-    }
-  }
-
-  async createNetwork(opts: CreateNetworkOptions): Promise<{ network: NetworkInfo; created: boolean }> {
-    const existing = (await this.listNetworks()).find((n) => n.name === opts.name);
-    if (existing !== undefined) {
-      if (!existing.managed) {
-        throw new IotFogError(
-          "CONFLICT",
-          `network ${opts.name} exists and is not managed by node ${this.nodeId}`,
-        );
-      }
-      return { network: existing, created: false };
-    }
-    try {
-      const ipam =
-        opts.subnet !== undefined
-          ? {
-              IPAM: {
-                Driver: "default",
-                Config: [{ Subnet: opts.subnet, ...(opts.gateway ? { Gateway: opts.gateway } : {}) }],
-              },
-            }
-          : {};
-      const network = await this.docker.createNetwork({
-        Name: opts.name,
-        Driver: opts.driver,
-        CheckDuplicate: true,
-        Labels: { ...opts.labels, [NODE_LABEL]: this.nodeId },
-        ...ipam,
-      });
-      const info = await network.inspect();
-      this.logger.info("network created", { name: opts.name, subnet: opts.subnet });
-      return { network: this.toNetworkInfo(info), created: true };
-    } catch (e) {
-      throw dockerError(e, `create network ${opts.name}`);
-    }
-  }
-
-  async removeNetwork(name: string): Promise<boolean> {
-    const existing = (await this.listNetworks()).find((n) => n.name === name || n.id === name);
-    if (existing === undefined) return false;
-    if (!existing.managed) {
-      throw new IotFogError(
-        "CONFLICT",
-        `network ${name} is not managed by node ${this.nodeId}; refusing to remove it`,
-      );
-    }
-    try {
-      await this.docker.getNetwork(existing.id).remove();
-      return true;
-    } catch (e) {
-      if ((e as DockerApiError).statusCode === 404) return false;
-      throw dockerError(e, `remove network ${name}`);
-    }
+  removeNetwork(name: string): Promise<boolean> {
+    return this.networks.remove(name);
   }
 }

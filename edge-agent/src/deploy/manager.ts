@@ -11,23 +11,26 @@ import {
   type Logger,
   type NodeEventType,
 } from "@openiotfog/shared";
-import { admit } from "./admission";
-import type { AgentConfig } from "./config";
-import type { CapabilityService } from "./discovery/service";
-import { HostPolicyGuard, dropRefusedSavedState, withSpecExclusivity } from "./host-policy";
+import type { AgentConfig } from "../config";
+import type { CapabilityService } from "../discovery/service";
+import { HostPolicyGuard, dropRefusedSavedState } from "../host-policy";
 import {
   DEPLOYMENT_LABEL,
-  REPLICA_LABEL,
-  SERVICE_LABEL,
-  SPEC_HASH_LABEL,
   type ContainerRuntime,
-  type ContainerSpec,
   type ContainerStatus,
   type LogLine,
-} from "./runtime/runtime";
-import type { DeploymentRecord, StateStore } from "./state/store";
+} from "../runtime/runtime";
+import type { DeploymentRecord, StateStore } from "../state/store";
+import { admitNewDeployment, leaseHolders } from "./admission";
+import { DeploymentContainers, deploymentInfoOf, repointAssignment } from "./containers";
 
-export type DeploymentEventSink = (type: NodeEventType, data: Record<string, unknown>) => void;
+export type ReconcileAction = "recreated" | "started" | "failed";
+
+/** Told what the deployment manager did (MQTT node events, metrics). Observers never change what it does. */
+export interface DeploymentObserver {
+  event?(type: NodeEventType, data: Record<string, unknown>): void;
+  reconcileAction?(action: ReconcileAction): void;
+}
 
 /** Hash of what a deploy asks for; equal hashes mean "the same deploy again". */
 export function deployFingerprint(params: DeployParams): string {
@@ -47,10 +50,10 @@ export class DeploymentManager implements Component {
   private reconciling: Promise<void> | undefined;
   private warnedUnknown = new Set<string>();
   private readonly guard: HostPolicyGuard;
+  private readonly containers: DeploymentContainers;
   /** Saved deployments are judged by the host-safety policy once per process, before anything is re-created. */
   private savedStateChecked = false;
-  /** Told of every reconcile action (metrics). */
-  onReconcileAction: (action: "recreated" | "started" | "failed") => void = () => undefined;
+  private readonly observers: DeploymentObserver[] = [];
 
   constructor(
     private readonly config: AgentConfig,
@@ -58,9 +61,21 @@ export class DeploymentManager implements Component {
     private readonly store: StateStore,
     private readonly capabilities: CapabilityService,
     private readonly logger: Logger,
-    private readonly emit: DeploymentEventSink = () => undefined,
   ) {
     this.guard = new HostPolicyGuard(config.nodeId, config.hostPolicy, runtime, capabilities);
+    this.containers = new DeploymentContainers(config.nodeId, runtime, config.runtime.pullMissingImages);
+  }
+
+  observe(observer: DeploymentObserver): void {
+    this.observers.push(observer);
+  }
+
+  private emit(type: NodeEventType, data: Record<string, unknown>): void {
+    for (const o of this.observers) o.event?.(type, data);
+  }
+
+  private onReconcileAction(action: ReconcileAction): void {
+    for (const o of this.observers) o.reconcileAction?.(action);
   }
 
   async start(): Promise<void> {
@@ -120,16 +135,14 @@ export class DeploymentManager implements Component {
       }
       let devices = existing?.devices;
       if (devices === undefined) {
-        const request = { deploymentId: params.deploymentId, spec: params.spec, networks: params.networks };
-        this.guard.checkSpec(request);
-        const holders = await this.leaseHolders();
-        const chosen = this.config.admission.enabled
-          ? admit(params, this.capabilities.current(), holders)
-          : params.devices;
-        await this.guard.check({ ...request, devices: chosen }, holders);
-        devices = withSpecExclusivity(params.spec, chosen);
+        devices = await admitNewDeployment(params, {
+          guard: this.guard,
+          capabilities: () => this.capabilities.current(),
+          admissionEnabled: this.config.admission.enabled,
+          holders: () => this.leaseHolders(),
+        });
       }
-      await this.ensureImage(params.spec.image);
+      await this.containers.ensureImage(params.spec.image);
       const record: DeploymentRecord = existing ?? {
         deploymentId: params.deploymentId,
         spec: params.spec,
@@ -145,14 +158,14 @@ export class DeploymentManager implements Component {
       await this.store.put(record);
       let status: ContainerStatus;
       try {
-        status = await this.ensureContainer(record);
+        status = await this.containers.ensure(record);
         if (record.desired === "running") await this.runtime.startContainer(status.id);
       } catch (e) {
-        await this.removeContainers(record.deploymentId, 0).catch(() => undefined);
+        await this.containers.remove(record.deploymentId, 0).catch(() => undefined);
         await this.store.delete(record.deploymentId);
         throw e;
       }
-      const result: DeployResult = { deployment: await this.info(record), created: true };
+      const result: DeployResult = { deployment: await this.containers.info(record), created: true };
       await this.store.put({ ...record, firstResult: result });
       this.logger.info("deployed", {
         deploymentId: record.deploymentId,
@@ -170,10 +183,10 @@ export class DeploymentManager implements Component {
       // Its container may have died and its devices gone to another deployment meanwhile (leaseHolders).
       if (record.devices.length > 0) await this.guard.check(record, await this.leaseHolders());
       await this.store.put(record);
-      const status = await this.ensureContainer(record);
+      const status = await this.containers.ensure(record);
       await this.runtime.startContainer(status.id);
       this.emit("deployment.started", { deploymentId: id });
-      return this.info(record);
+      return this.containers.info(record);
     });
   }
 
@@ -181,16 +194,16 @@ export class DeploymentManager implements Component {
     return this.serial(id, async () => {
       const record = { ...this.record(id), desired: "stopped" as const };
       await this.store.put(record);
-      for (const c of await this.containersOf(id)) await this.runtime.stopContainer(c.id, timeoutSeconds);
+      for (const c of await this.containers.of(id)) await this.runtime.stopContainer(c.id, timeoutSeconds);
       this.emit("deployment.stopped", { deploymentId: id });
-      return this.info(record);
+      return this.containers.info(record);
     });
   }
 
   removeDeployment(id: string, timeoutSeconds: number): Promise<{ deploymentId: string; removed: boolean }> {
     return this.serial(id, async () => {
       const known = this.store.get(id) !== undefined;
-      const removed = await this.removeContainers(id, timeoutSeconds);
+      const removed = await this.containers.remove(id, timeoutSeconds);
       await this.store.delete(id);
       if (known || removed > 0) this.emit("deployment.removed", { deploymentId: id });
       return { deploymentId: id, removed: known || removed > 0 };
@@ -208,57 +221,34 @@ export class DeploymentManager implements Component {
         ...record,
         devices: record.devices.map((a) => {
           const now = devices.find((d) => d.id === a.device.id);
-          if (now === undefined) return a;
-          const current = [now.path, now.stablePath].filter((p): p is string => p !== undefined);
-          return {
-            ...a,
-            device: now,
-            hostPath: current.includes(a.hostPath) ? a.hostPath : (now.stablePath ?? now.path),
-          };
+          return now === undefined ? a : repointAssignment(a, now);
         }),
       };
       // A hardware event may have said where the device is now: that path must be one discovery found too.
       await this.guard.check(updated, this.store.all());
       await this.store.put(updated);
-      await this.removeContainers(id, 5);
-      const created = await this.runtime.createContainer(this.containerSpec(updated));
+      await this.containers.remove(id, 5);
+      const created = await this.containers.create(updated);
       if (updated.desired === "running") await this.runtime.startContainer(created.id);
       this.emit("deployment.recreated", { deploymentId: id, reason: "devices restored" });
-      return this.info(updated);
+      return this.containers.info(updated);
     });
   }
 
-  /**
-   * The deployments whose device leases count: all but those whose container died for good (desired running,
-   * exited or dead, and a restart policy of "no": nothing brings it back). A dead container does not keep a stick
-   * from the next service; starting it again is checked against the leases then held.
-   */
-  private async leaseHolders(): Promise<DeploymentRecord[]> {
-    const records = this.store.all();
-    const mayHaveDied = records.filter(
-      (r) => r.devices.length > 0 && r.desired === "running" && r.spec.restart === "no",
-    );
-    if (mayHaveDied.length === 0) return records;
-    const containers = await this.runtime.listContainers();
-    const dead = new Set(
-      mayHaveDied
-        .filter((r) => {
-          const c = containers.find((x) => x.labels[DEPLOYMENT_LABEL] === r.deploymentId);
-          return c !== undefined && (c.state === "exited" || c.state === "dead");
-        })
-        .map((r) => r.deploymentId),
-    );
-    return records.filter((r) => !dead.has(r.deploymentId));
+  /** The deployments whose device leases count now (deploy/admission.ts). */
+  private leaseHolders(): Promise<DeploymentRecord[]> {
+    return leaseHolders(this.store.all(), () => this.runtime.listContainers());
   }
 
   inspect(id: string): Promise<DeploymentInfo> {
-    return this.info(this.record(id));
+    return this.containers.info(this.record(id));
   }
 
   async list(): Promise<DeploymentInfo[]> {
     const containers = await this.runtime.listContainers();
     return this.store.all().map((r) =>
-      this.toInfo(
+      deploymentInfoOf(
+        this.config.nodeId,
         r,
         containers.find((c) => c.labels[DEPLOYMENT_LABEL] === r.deploymentId),
       ),
@@ -267,7 +257,7 @@ export class DeploymentManager implements Component {
 
   async logs(id: string, tail: number, timestamps: boolean): Promise<LogLine[]> {
     this.record(id);
-    const [container] = await this.containersOf(id);
+    const [container] = await this.containers.of(id);
     if (container === undefined)
       throw new IotFogError("NOT_FOUND", `deployment ${id} has no container right now`);
     return this.runtime.logs(container.id, { tail, timestamps });
@@ -298,9 +288,9 @@ export class DeploymentManager implements Component {
         guard: this.guard,
         store: this.store,
         logger: this.logger,
-        emit: this.emit,
+        emit: (type, data) => this.emit(type, data),
         serial: (id, fn) => this.serial(id, fn),
-        removeContainers: (id) => this.removeContainers(id, 0),
+        removeContainers: (id) => this.containers.remove(id, 0),
       });
       this.savedStateChecked = true;
     }
@@ -344,11 +334,11 @@ export class DeploymentManager implements Component {
     // a fresh listing: a command may have changed the container since.
     const seen = listed.find((c) => c.labels[DEPLOYMENT_LABEL] === record.deploymentId);
     if (!startup && seen !== undefined && (record.desired !== "running" || seen.state !== "created")) return;
-    const [container] = await this.containersOf(record.deploymentId);
+    const [container] = await this.containers.of(record.deploymentId);
     if (container === undefined) {
       await this.guard.check(record, this.store.all());
-      await this.ensureImage(record.spec.image);
-      const created = await this.runtime.createContainer(this.containerSpec(record));
+      await this.containers.ensureImage(record.spec.image);
+      const created = await this.containers.create(record);
       if (record.desired === "running") await this.runtime.startContainer(created.id);
       this.logger.info("re-created missing container", {
         deploymentId: record.deploymentId,
@@ -368,99 +358,5 @@ export class DeploymentManager implements Component {
     }
     if (startup)
       this.emit("deployment.adopted", { deploymentId: record.deploymentId, state: container.state });
-  }
-
-  private async ensureImage(image: string): Promise<void> {
-    if (await this.runtime.hasImage(image)) return;
-    if (!this.config.runtime.pullMissingImages) {
-      throw new IotFogError(
-        "IMAGE_NOT_FOUND",
-        `image ${image} is not on node ${this.config.nodeId}; import it with images.import`,
-      );
-    }
-    try {
-      await this.runtime.pullImage(image);
-    } catch (e) {
-      throw new IotFogError(
-        "IMAGE_NOT_FOUND",
-        `image ${image} is not on node ${this.config.nodeId} and could not be pulled (${errorMessage(e)}); import it with images.import`,
-      );
-    }
-  }
-
-  private containersOf(id: string): Promise<ContainerStatus[]> {
-    return this.runtime.listContainers({ [DEPLOYMENT_LABEL]: id });
-  }
-
-  private async ensureContainer(record: DeploymentRecord): Promise<ContainerStatus> {
-    const [existing] = await this.containersOf(record.deploymentId);
-    return existing ?? this.runtime.createContainer(this.containerSpec(record));
-  }
-
-  private async removeContainers(id: string, timeoutSeconds: number): Promise<number> {
-    const containers = await this.containersOf(id);
-    for (const c of containers) {
-      if (c.state === "running" && timeoutSeconds > 0) await this.runtime.stopContainer(c.id, timeoutSeconds);
-      await this.runtime.removeContainer(c.id);
-    }
-    return containers.length;
-  }
-
-  containerSpec(record: DeploymentRecord): ContainerSpec {
-    const { spec } = record;
-    const out: ContainerSpec = {
-      name: record.containerName,
-      image: spec.image,
-      env: spec.env,
-      ports: spec.ports,
-      volumes: spec.volumes,
-      devices: record.devices.map((d) => ({ hostPath: d.hostPath, containerPath: d.containerPath })),
-      restart: spec.restart,
-      networks: record.networks ?? (spec.networks ?? []).map((name) => ({ name })),
-      labels: {
-        ...spec.labels,
-        [DEPLOYMENT_LABEL]: record.deploymentId,
-        [SERVICE_LABEL]: spec.name,
-        [REPLICA_LABEL]: String(record.replica),
-        [SPEC_HASH_LABEL]: record.fingerprint,
-      },
-    };
-    if (spec.command !== undefined) out.command = spec.command;
-    if (spec.hostname !== undefined) out.hostname = spec.hostname;
-    if (spec.dns !== undefined) out.dns = spec.dns;
-    if (spec.resources.cpus !== undefined) out.cpus = spec.resources.cpus;
-    if (spec.resources.memoryBytes !== undefined) out.memoryBytes = spec.resources.memoryBytes;
-    return out;
-  }
-
-  private async info(record: DeploymentRecord): Promise<DeploymentInfo> {
-    const [listed] = await this.containersOf(record.deploymentId);
-    // Inspect for what listings leave out (exit code, start time).
-    const container =
-      listed === undefined ? undefined : ((await this.runtime.inspectContainer(listed.id)) ?? listed);
-    return this.toInfo(record, container);
-  }
-
-  private toInfo(record: DeploymentRecord, container: ContainerStatus | undefined): DeploymentInfo {
-    const info: DeploymentInfo = {
-      deploymentId: record.deploymentId,
-      nodeId: this.config.nodeId,
-      service: record.spec.name,
-      replica: record.replica,
-      image: record.spec.image,
-      desired: record.desired,
-      state: container?.state ?? "missing",
-      containerName: record.containerName,
-      devices: record.devices.map((d) => ({
-        deviceId: d.device.id,
-        hostPath: d.hostPath,
-        containerPath: d.containerPath,
-      })),
-      createdAt: record.createdAt,
-    };
-    if (container !== undefined) info.containerId = container.id;
-    if (container?.exitCode !== undefined) info.exitCode = container.exitCode;
-    if (container?.startedAt !== undefined) info.startedAt = container.startedAt;
-    return info;
   }
 }

@@ -1,8 +1,8 @@
 import { isIotFogError, type DeployParams, type DeployResult } from "@openiotfog/shared";
 import type { DeviceLeaseGate } from "../hardware/leases";
+import type { Forwarding } from "../forwarding/decide";
+import type { DeployForwarder } from "../forwarding/forwarder";
 import type { EventBus } from "../monitoring/bus";
-import type { Forwarding } from "./decide";
-import type { DeployForwarder } from "./forwarder";
 
 export type ForwardableDeployParams = DeployParams & { forward?: Forwarding };
 export type RoutedDeployResult = DeployResult & { route?: string[] };
@@ -10,17 +10,29 @@ export type DeployFn = (params: ForwardableDeployParams) => Promise<RoutedDeploy
 
 export interface DeployPipelineOptions {
   selfNodeId: string;
-  /** The node's own deploy (admission, state, runtime). */
+  /** Stages 2, 4 and 5 on this node: admission, state, container (DeploymentManager.deploy). */
   local: (params: DeployParams) => Promise<DeployResult>;
   leases: DeviceLeaseGate;
   forwarder: DeployForwarder;
+  /** Where refusals are reported (monitoring observes them; it takes no part in the deploy). */
   bus: EventBus;
 }
 
 /**
- * Every deploy, whether it came over ZeroMQ or REST: run it here (device deploys one at a time, so exclusive
- * leases hold), record a refusal as an `admission.refused` event, and hand a refused request to a peer when it
- * allows forwarding. A deploy that arrived forwarded and runs here says so in its route.
+ * The agent's deploy path. Every deploy goes through it, whether it came over ZeroMQ (endpoint/handlers.ts) or
+ * REST (rest/agent-backend.ts):
+ *
+ * 1. lease (hardware/leases.ts): deploys that need devices run one at a time, so exclusive leases hold;
+ * 2. admission (deploy/admission.ts): the host-safety policy, then the placement engine's admission against what
+ *    the node runs now. The manager runs it under the deployment's lock, after its idempotency check: a retried
+ *    deploy gets its first answer, not a second admission;
+ * 3. forward or run: a request refused by admission goes to a peer when it allows forwarding
+ *    (forwarding/forwarder.ts); a policy refusal is never forwarded (it is for the driver's placement to settle);
+ * 4. state (state/store.ts): the desired state is on disk before the container exists, so a crash in between is
+ *    finished by the reconcile loop;
+ * 5. container (deploy/containers.ts over runtime/): the image present, the container created and started.
+ *
+ * A deploy that arrived forwarded and runs here says so in its route.
  */
 export function deployPipeline(opts: DeployPipelineOptions): DeployFn {
   return async (params) => {
