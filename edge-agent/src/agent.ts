@@ -1,5 +1,5 @@
 import { mkdir } from "node:fs/promises";
-import { KeepAlive, Lifecycle, type Component, type Logger } from "@openiotfog/shared";
+import { KeepAlive, Lifecycle, errorMessage, type Component, type Logger } from "@openiotfog/shared";
 import type { AgentConfig } from "./config";
 import { DeploymentManager } from "./deploy/manager";
 import { deployPipeline, type DeployFn } from "./deploy/pipeline";
@@ -18,6 +18,7 @@ import { ImageTransfers } from "./images";
 import { OperatorLabels } from "./labels/store";
 import { AgentMetrics } from "./metrics/agent-metrics";
 import { ContainerUsageSampler } from "./metrics/container-usage";
+import { NodeCpuMeter, usageReport } from "./metrics/usage-report";
 import type { EventBus } from "./monitoring/bus";
 import { createMonitoring } from "./monitoring/monitoring";
 import type { ZmqEventPublisher } from "./monitoring/zmq-publisher";
@@ -118,6 +119,21 @@ export function createAgent(
     for (const d of changes.added) presence.publishEvent("device.added", { device: d });
     for (const d of changes.removed) presence.publishEvent("device.removed", { device: d });
   });
+  const cpuMeter = new NodeCpuMeter();
+  containerUsage.onPass = () =>
+    void capabilities
+      .live()
+      .then((live) =>
+        presence.publishUsage(
+          usageReport(
+            containerUsage.current(),
+            live,
+            cpuMeter.busyCores(),
+            config.metrics.containerIntervalMs,
+          ),
+        ),
+      )
+      .catch((e: unknown) => logger.debug("usage report failed", { error: errorMessage(e) }));
 
   const monitoring = createMonitoring(config, presence, logger);
   const { bus } = monitoring;

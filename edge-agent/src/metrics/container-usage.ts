@@ -35,6 +35,8 @@ export interface ContainerUsageOptions {
 export class ContainerUsageSampler implements Component {
   readonly name = "container-usage";
   private readonly samples = new Map<string, ContainerSample>();
+  /** Called after each scheduled pass (the usage report publishes what the pass read). */
+  onPass: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pass: Promise<void> | undefined;
   private warned = false;
@@ -49,9 +51,10 @@ export class ContainerUsageSampler implements Component {
   async start(): Promise<void> {
     this.stopped = false;
     if (this.opts.intervalMs <= 0 || this.runtime.containerUsage === undefined) return;
-    this.timer = setInterval(() => void this.sample(), this.opts.intervalMs);
+    const scheduled = (): void => void this.sample().then(() => this.onPass?.());
+    this.timer = setInterval(scheduled, this.opts.intervalMs);
     // The first reading in the background: the agent's start-up does not wait for the engine.
-    void this.sample();
+    scheduled();
   }
 
   async stop(): Promise<void> {

@@ -13,6 +13,8 @@ import {
   type Component,
   type Logger,
   type NodeEventType,
+  type NodeTopicKind,
+  type UsagePayload,
   type PresenceEndpoints,
   type PresencePayload,
 } from "@openiotfog/shared";
@@ -68,7 +70,7 @@ export class MqttPresence implements Component {
     this.peers = new PeerTable(this.nodeId, deps.config.presence.expiryMs, { logger: deps.logger });
   }
 
-  private topic(kind: "presence" | "capabilities" | "heartbeat" | "events"): string {
+  private topic(kind: NodeTopicKind): string {
     return nodeTopic(this.prefix, this.nodeId, kind);
   }
 
@@ -249,6 +251,23 @@ export class MqttPresence implements Component {
     } catch (e) {
       this.deps.logger.debug("heartbeat failed", { error: errorMessage(e) });
     }
+  }
+
+  /**
+   * Publishes the node's and its containers' figures on the usage topic: QoS 0 and only while connected, as
+   * heartbeats (figures a broker outage held back are stale by the time it ends).
+   */
+  async publishUsage(figures: Omit<UsagePayload, "v" | "nodeId" | "ts" | "sessionId">): Promise<void> {
+    const client = this.client;
+    if (client === undefined || !client.connected) return;
+    const payload = encodeNodePayload("usage", {
+      v: MQTT_PAYLOAD_VERSION,
+      nodeId: this.nodeId,
+      ts: Date.now(),
+      sessionId: this.sessionId,
+      ...figures,
+    });
+    await client.publishAsync(this.topic("usage"), payload, { qos: 0 });
   }
 
   /** Publishes a node event (not retained). Queued by MQTT.js while the broker is away. */

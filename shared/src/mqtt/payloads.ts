@@ -2,17 +2,26 @@ import { z } from "zod";
 import { IotFogError, errorMessage } from "../errors";
 import { describeZodError } from "../validation";
 import { nodeCapabilitiesSchema } from "../capabilities/model";
+import { tolerantReader } from "./tolerant";
 import { parseNodeTopic, type NodeTopicKind } from "./topics";
 
 /**
  * Payloads of the discovery topics (JSON, UTF-8). Each carries `v` (payload schema version), the node id (must
  * match the topic), `ts` (sender's epoch ms) and `sessionId` (random per agent process start: a new session
  * means the agent restarted; observers use it to ignore a stale last-will from an older session).
+ *
+ * Schema evolution (docs/agent.md): a new field is optional and keeps `v`; readers drop fields they do not know
+ * (tolerantReader) and validate the ones they do. `v` changes only when a reader of the previous version would
+ * misread a payload (a field removed, renamed, or given another meaning); readers refuse a `v` they do not know.
  */
 export const MQTT_PAYLOAD_VERSION = 1 as const;
 
 const base = {
-  v: z.literal(MQTT_PAYLOAD_VERSION),
+  v: z.literal(MQTT_PAYLOAD_VERSION, {
+    errorMap: () => ({
+      message: `must be ${MQTT_PAYLOAD_VERSION}: a payload of another schema version (docs/agent.md, "Schema evolution")`,
+    }),
+  }),
   nodeId: z.string().min(1),
   ts: z.number().int().nonnegative(),
   sessionId: z.string().min(1),
@@ -93,6 +102,43 @@ export const heartbeatPayloadSchema = z
   .strict();
 export type HeartbeatPayload = z.infer<typeof heartbeatPayloadSchema>;
 
+/** One container's latest figures, as the agent's metrics sampler read them. */
+export const containerFiguresSchema = z
+  .object({
+    deploymentId: z.string().min(1).max(128),
+    /** Cores busy between the sampler's last two readings (absent after the first). */
+    cpuCores: z.number().nonnegative().optional(),
+    memoryBytes: z.number().nonnegative(),
+    memoryLimitBytes: z.number().nonnegative(),
+    restarts: z.number().int().nonnegative(),
+  })
+  .strict();
+export type ContainerFigures = z.infer<typeof containerFiguresSchema>;
+
+/**
+ * The usage topic: the node's CPU and memory and its running containers' figures, published after each pass of
+ * the agent's metrics sampler (metrics.containerIntervalMs). A topic of its own rather than heartbeat fields:
+ * readers older than it ignore the topic, where they would refuse a heartbeat with fields they do not know.
+ */
+export const usagePayloadSchema = z
+  .object({
+    ...base,
+    /** How often the agent publishes this (the sampler's interval). */
+    intervalMs: z.number().int().positive(),
+    node: z
+      .object({
+        /** Cores busy on average since the previous usage message (all modes but idle; 1 = one core). */
+        cpuBusyCores: z.number().nonnegative().optional(),
+        cpuCores: z.number().positive(),
+        memoryUsedBytes: z.number().nonnegative(),
+        memoryTotalBytes: z.number().nonnegative(),
+      })
+      .strict(),
+    containers: z.array(containerFiguresSchema).max(1000),
+  })
+  .strict();
+export type UsagePayload = z.infer<typeof usagePayloadSchema>;
+
 export const nodeEventTypes = [
   "device.added",
   "device.removed",
@@ -117,11 +163,22 @@ export const eventPayloadSchema = z
   .strict();
 export type EventPayload = z.infer<typeof eventPayloadSchema>;
 
+/** What this version writes: strict, so an agent never publishes a field its own version does not define. */
 const payloadSchemas = {
   presence: presencePayloadSchema,
   capabilities: capabilitiesPayloadSchema,
   heartbeat: heartbeatPayloadSchema,
   events: eventPayloadSchema,
+  usage: usagePayloadSchema,
+} as const;
+
+/** What this version reads: the same checks, but fields of newer agents are dropped, not refused. */
+const readerSchemas = {
+  presence: tolerantReader(presencePayloadSchema),
+  capabilities: tolerantReader(capabilitiesPayloadSchema),
+  heartbeat: tolerantReader(heartbeatPayloadSchema),
+  events: tolerantReader(eventPayloadSchema),
+  usage: tolerantReader(usagePayloadSchema),
 } as const;
 
 export type NodeMessage =
@@ -129,12 +186,14 @@ export type NodeMessage =
   | { kind: "capabilities"; nodeId: string; cleared: false; payload: CapabilitiesPayload }
   | { kind: "heartbeat"; nodeId: string; cleared: false; payload: HeartbeatPayload }
   | { kind: "events"; nodeId: string; cleared: false; payload: EventPayload }
+  | { kind: "usage"; nodeId: string; cleared: false; payload: UsagePayload }
   /** An empty retained message: the node's retained state was deleted. */
   | { kind: NodeTopicKind; nodeId: string; cleared: true };
 
 /**
  * Validates a message received on a discovery topic. Returns undefined for topics outside the scheme; throws
- * IotFogError (PROTOCOL_ERROR / VALIDATION_FAILED naming the topic and the field) for a bad payload.
+ * IotFogError (PROTOCOL_ERROR / VALIDATION_FAILED naming the topic and the field) for a bad payload. Fields
+ * this version does not know are dropped (a newer agent's), so the payload returned has only known fields.
  */
 export function parseNodeMessage(
   prefix: string,
@@ -151,7 +210,7 @@ export function parseNodeMessage(
   } catch (e) {
     throw new IotFogError("PROTOCOL_ERROR", `MQTT ${topic}: payload is not JSON: ${errorMessage(e)}`);
   }
-  const schema = payloadSchemas[where.kind];
+  const schema = readerSchemas[where.kind];
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const problems = describeZodError(parsed.error);

@@ -7,11 +7,12 @@ import { IotFogError } from "../errors";
  *   <prefix>/v1/nodes/<nodeId>/capabilities  retained; the capability document
  *   <prefix>/v1/nodes/<nodeId>/heartbeat     periodic live resources, not retained
  *   <prefix>/v1/nodes/<nodeId>/events        device hot-plug, deployment changes, not retained
+ *   <prefix>/v1/nodes/<nodeId>/usage         periodic CPU and memory of the node and its containers, not retained
  *
  * The `v1` level versions the scheme; payloads carry their own `v` as well.
  */
 export const MQTT_TOPIC_VERSION = "v1";
-export const nodeTopicKinds = ["presence", "capabilities", "heartbeat", "events"] as const;
+export const nodeTopicKinds = ["presence", "capabilities", "heartbeat", "events", "usage"] as const;
 export type NodeTopicKind = (typeof nodeTopicKinds)[number];
 
 // Wildcards and separators cannot appear inside one level (NUL is refused by the broker itself).

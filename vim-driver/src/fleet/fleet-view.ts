@@ -14,6 +14,7 @@ import {
 } from "@openiotfog/shared";
 import type { EventLog } from "./events";
 import type { FleetNode } from "./types";
+import { UsageHistory, type NodeUsageHistory } from "./usage-history";
 
 export interface FleetViewOptions {
   mqttUrl: string;
@@ -55,6 +56,7 @@ export class FleetView implements Component {
   private readonly changeListeners = new Set<FleetChangeListener>();
   /** Messages of new nodes refused because the view was full. */
   readonly refusals: LimitRefusals;
+  private readonly history = new UsageHistory();
 
   constructor(private readonly opts: FleetViewOptions) {
     this.now = opts.now ?? Date.now;
@@ -147,7 +149,10 @@ export class FleetView implements Component {
       return;
     }
     if (message.cleared) {
-      if (message.kind === "presence" && this.nodesById.delete(message.nodeId)) this.changed(message.nodeId);
+      if (message.kind === "presence" && this.nodesById.delete(message.nodeId)) {
+        this.history.forget(message.nodeId);
+        this.changed(message.nodeId);
+      }
       return;
     }
     switch (message.kind) {
@@ -162,6 +167,9 @@ export class FleetView implements Component {
         break;
       case "events":
         this.onNodeEvent(message.nodeId, message.payload.type, message.payload.data);
+        break;
+      case "usage":
+        this.onUsage(message.nodeId, message.payload);
         break;
     }
   }
@@ -216,6 +224,29 @@ export class FleetView implements Component {
     n.agentDeployments = h.deployments;
     if (!n.online && n.endpoint !== undefined) this.setOnline(n, "back online (heartbeat)");
     this.changed(nodeId);
+  }
+
+  /** Figures only: a usage message does not prove liveness (presence and heartbeats do). */
+  private onUsage(nodeId: string, u: Payload<"usage">): void {
+    const n = this.entry(nodeId);
+    const t = this.now();
+    n.usage = { at: t, intervalMs: u.intervalMs, ...u.node };
+    n.containers = u.containers;
+    this.history.record(
+      nodeId,
+      {
+        t,
+        ...(u.node.cpuBusyCores === undefined ? {} : { cpuBusyCores: u.node.cpuBusyCores }),
+        memoryUsedBytes: u.node.memoryUsedBytes,
+      },
+      { cpuCores: u.node.cpuCores, memoryTotalBytes: u.node.memoryTotalBytes, intervalMs: u.intervalMs },
+    );
+  }
+
+  /** The last minutes of every node's CPU and memory received after `since` (epoch ms). */
+  usageHistory(since = 0): { now: number; windowMs: number; nodes: NodeUsageHistory[] } {
+    const now = this.now();
+    return { now, windowMs: this.history.windowMs, nodes: this.history.since(since, now) };
   }
 
   private onNodeEvent(nodeId: string, type: string, data: Record<string, unknown>): void {

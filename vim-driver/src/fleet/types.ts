@@ -1,5 +1,6 @@
 import { deploymentStates } from "@openiotfog/shared";
 import type {
+  ContainerFigures,
   Device,
   Explanation,
   LiveResources,
@@ -36,6 +37,19 @@ export interface FleetNode {
   live?: LiveResources;
   /** Replica counts from the agent's heartbeat. */
   agentDeployments?: { total: number; running: number };
+  /** The node's CPU and memory from the agent's last usage message (docs/metrics.md). */
+  usage?: {
+    /** Epoch ms when the driver received it. */
+    at: number;
+    intervalMs: number;
+    /** Cores busy since the agent's previous usage message (absent in its first). */
+    cpuBusyCores?: number;
+    cpuCores: number;
+    memoryUsedBytes: number;
+    memoryTotalBytes: number;
+  };
+  /** The running containers' CPU and memory from the same message, by agent deployment id. */
+  containers?: ContainerFigures[];
 }
 
 /** Agent states, plus `pending` (placed, not started yet) and `unknown` (the node is offline: nobody can say). */

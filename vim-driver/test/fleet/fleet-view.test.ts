@@ -3,6 +3,7 @@ import { EventLog } from "../../src/fleet/events";
 import {
   TOPIC_PREFIX as prefix,
   capabilitiesMessage,
+  header,
   heartbeatMessage,
   presenceMessage,
   testFleetView,
@@ -60,6 +61,65 @@ describe("FleetView", () => {
     view.expire();
     expect(view.node("pi-2")).toMatchObject({ online: false, offlineReason: "expired" });
     expect(events.recent({ types: ["node.offline"] })).toHaveLength(1);
+  });
+
+  it("keeps a node of a newer agent online: heartbeat fields it does not know are dropped", () => {
+    const { view, tick } = setup();
+    view.onMessage(nodeTopic(prefix, "pi-4", "presence"), presence("pi-4", "online"));
+    const newer = {
+      ...JSON.parse(heartbeatMessage("pi-4", { memoryBytes: 1e9, diskBytes: 2e9 })),
+      gpu: { busy: 0.5 },
+    };
+    // The node advertises a 3 s expiry: online 4 s after its presence only because the heartbeat was taken.
+    tick(2000);
+    view.onMessage(nodeTopic(prefix, "pi-4", "heartbeat"), JSON.stringify(newer));
+    tick(2000);
+    view.expire();
+    expect(view.node("pi-4")).toMatchObject({ online: true, live: { cpuCores: 4 } });
+    expect(view.node("pi-4")?.live).not.toHaveProperty("gpu");
+  });
+
+  it("keeps the node's and its containers' figures from usage messages, and their history", () => {
+    const { view, tick } = setup();
+    view.onMessage(nodeTopic(prefix, "pi-5", "presence"), presence("pi-5", "online"));
+    const usage = (cpuBusyCores: number, memoryUsedBytes: number) =>
+      JSON.stringify({
+        ...header("pi-5"),
+        intervalMs: 1000,
+        node: { cpuBusyCores, cpuCores: 4, memoryUsedBytes, memoryTotalBytes: 4e9 },
+        containers: [
+          {
+            deploymentId: "gw.gateway.0",
+            cpuCores: 0.5,
+            memoryBytes: 5e6,
+            memoryLimitBytes: 6e7,
+            restarts: 1,
+          },
+        ],
+      });
+    view.onMessage(nodeTopic(prefix, "pi-5", "usage"), usage(1.5, 2e9));
+    tick(1000);
+    view.onMessage(nodeTopic(prefix, "pi-5", "usage"), usage(0.5, 3e9));
+    expect(view.node("pi-5")).toMatchObject({
+      usage: { at: 2000, cpuBusyCores: 0.5, cpuCores: 4, memoryUsedBytes: 3e9, memoryTotalBytes: 4e9 },
+      containers: [{ deploymentId: "gw.gateway.0", cpuCores: 0.5, memoryBytes: 5e6 }],
+    });
+    expect(view.usageHistory().nodes).toEqual([
+      {
+        nodeId: "pi-5",
+        cpuCores: 4,
+        memoryTotalBytes: 4e9,
+        intervalMs: 1000,
+        points: [
+          { t: 1000, cpuBusyCores: 1.5, memoryUsedBytes: 2e9 },
+          { t: 2000, cpuBusyCores: 0.5, memoryUsedBytes: 3e9 },
+        ],
+      },
+    ]);
+    expect(view.usageHistory(1000).nodes[0]?.points).toHaveLength(1);
+    // The retained presence deleted: the node and its history go.
+    view.onMessage(nodeTopic(prefix, "pi-5", "presence"), "");
+    expect(view.usageHistory().nodes).toEqual([]);
   });
 
   it("skips invalid messages and keeps serving", () => {
