@@ -162,6 +162,51 @@ describe("iotfog operator commands against a running stack", () => {
     expect(await exitOf(follow.child)).toBe(0);
   });
 
+  it("ps shows the replica's CPU and memory from its node's usage; top refreshes them until Ctrl-C", async () => {
+    const B = stack.agentB.nodeId;
+    // CPU needs two readings of the agent's sampler (every second in this stack); the limit is the blueprint's.
+    const row = new RegExp(
+      `^copyme\\s+copyme#0\\s+${B}\\s+running\\s+running\\s+\\d+\\.\\d%\\s+[\\d.]+(B|KiB|MiB) / 16MiB\\s+\\S+\\s+\\S+$`,
+      "m",
+    );
+    const ps = await waitFor(
+      () => {
+        const r = iotfog(["ps"], stack.env);
+        return row.test(r.stdout) ? r : undefined;
+      },
+      { timeoutMs: 30000, what: "ps with the replica's CPU and memory" },
+    );
+    expect(ps.status).toBe(0);
+    expect(ps.stdout.split("\n")[0]).toMatch(
+      /^DEPLOYMENT\s+REPLICA\s+NODE\s+STATE\s+STATUS\s+CPU\s+MEMORY\s+CONTAINER\s+IMAGE$/,
+    );
+
+    // The fleet API serves the same figures: the node's containers by the replica's agent deployment id.
+    const { json: dep } = await stack.api<{ replicas: Array<{ agentDeploymentId: string }> }>(
+      "GET",
+      "/deployments/copyme",
+    );
+    const { json: node } = await stack.api<{
+      containers?: Array<{ deploymentId: string; memoryBytes: number; memoryLimitBytes: number }>;
+      usage?: { memoryUsedBytes: number; cpuCores: number };
+    }>("GET", `/nodes/${B}`);
+    const figures = node.containers?.find((c) => c.deploymentId === dep.replicas[0]?.agentDeploymentId);
+    expect(figures?.memoryBytes).toBeGreaterThan(0);
+    expect(figures?.memoryLimitBytes).toBe(16 * 1024 * 1024);
+    expect(node.usage?.memoryUsedBytes).toBeGreaterThan(0);
+
+    const top = iotfogFollow(["top"], stack.env);
+    followers.push(top.child);
+    // Each redraw clears the screen first; the table's rows still start their own lines.
+    await waitFor(() => row.test(top.out()), {
+      timeoutMs: 15000,
+      what: "iotfog top showing the replica with its CPU and memory",
+    });
+    expect(top.out()).toContain("(Ctrl-C to stop)");
+    top.child.kill("SIGINT");
+    expect(await exitOf(top.child)).toBe(0);
+  });
+
   it("rm removes the deployment from its node; the live event feed saw it", async () => {
     const r = iotfog(["rm", "copyme"], stack.env);
     expect(r.stderr).toBe("");

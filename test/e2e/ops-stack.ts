@@ -153,6 +153,8 @@ export async function startOpsStack(name: string): Promise<OpsStack> {
         monitoring: { pubBind: `tcp://127.0.0.1:${await freePort()}` },
         rest: { port: 0 },
         presence: { heartbeatIntervalMs: 500, expiryMs: 3000 },
+        // Container and node figures every second (default 10 s): ps, top and the GUI's sparklines fill quickly.
+        metrics: { containerIntervalMs: 1000 },
         discovery: { sysRoot, devRoot, diskPath: home, deviceScanIntervalMs: 300, refreshIntervalMs: 1000 },
         runtime: { docker: { socketPath: dockerSocket }, pullMissingImages: false },
         log: { level: "warn" },

@@ -1,13 +1,37 @@
 import type { Command } from "commander";
-import type { DeploymentRecord, FleetEvent, FleetEventType, LogLine } from "@openiotfog/vim-driver";
+import type { ContainerFigures } from "@openiotfog/shared";
+import type {
+  DeploymentRecord,
+  FleetEvent,
+  FleetEventType,
+  FleetNode,
+  LogLine,
+} from "@openiotfog/vim-driver";
 import { abortOnSignal } from "./api-client";
 import { client, intOption, print, printJson, withApiOptions, type CommonOptions } from "./common";
-import { table } from "./format";
+import { bytes, table } from "./format";
 
-export function psTable(deployments: DeploymentRecord[]): string {
+/** Each replica's container figures from its node's last heartbeat, by `<nodeId>/<agent deployment id>`. */
+export function figuresByReplica(nodes: readonly FleetNode[]): Map<string, ContainerFigures> {
+  const out = new Map<string, ContainerFigures>();
+  for (const n of nodes) for (const c of n.containers ?? []) out.set(`${n.nodeId}/${c.deploymentId}`, c);
+  return out;
+}
+
+/** CPU as `docker stats` shows it (100% = one core) and memory as used / limit. */
+function usage(f: ContainerFigures | undefined): [string, string] {
+  if (f === undefined) return ["-", "-"];
+  const cpu = f.cpuCores === undefined ? "-" : `${(f.cpuCores * 100).toFixed(1)}%`;
+  return [cpu, `${bytes(f.memoryBytes)} / ${bytes(f.memoryLimitBytes)}`];
+}
+
+export function psTable(
+  deployments: DeploymentRecord[],
+  figures: ReadonlyMap<string, ContainerFigures> = new Map(),
+): string {
   const rows: string[][] = [];
   for (const d of deployments) {
-    if (d.replicas.length === 0) rows.push([d.id, "-", "-", "-", d.status, "-", "-"]);
+    if (d.replicas.length === 0) rows.push([d.id, "-", "-", "-", d.status, "-", "-", "-", "-"]);
     for (const r of d.replicas) {
       rows.push([
         d.id,
@@ -15,17 +39,43 @@ export function psTable(deployments: DeploymentRecord[]): string {
         r.nodeId,
         r.state,
         d.status,
+        ...usage(figures.get(`${r.nodeId}/${r.agentDeploymentId}`)),
         r.containerName ?? "-",
         r.image,
       ]);
     }
   }
-  const out = table(["deployment", "replica", "node", "state", "status", "container", "image"], rows);
+  const out = table(
+    ["deployment", "replica", "node", "state", "status", "cpu", "memory", "container", "image"],
+    rows,
+  );
   // Why a replica is pending or waiting (node lost, nothing fits), as the reconciler explains it.
   const notes = deployments.flatMap((d) =>
     d.replicas.filter((r) => r.note !== undefined).map((r) => `${d.id} ${r.service}#${r.replica}: ${r.note}`),
   );
   return notes.length === 0 ? out : `${out}\n\n${notes.join("\n")}`;
+}
+
+/** Redraws `render()` every 2 s until SIGINT/SIGTERM. */
+async function watch(render: () => Promise<string>): Promise<void> {
+  const controller = new AbortController();
+  const release = abortOnSignal(controller);
+  const stop = controller.signal;
+  try {
+    while (!stop.aborted) {
+      const text = await render();
+      process.stdout.write(`\x1b[2J\x1b[H${new Date().toLocaleTimeString()}  (Ctrl-C to stop)\n\n${text}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2000);
+        stop.addEventListener("abort", () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  } finally {
+    release();
+  }
 }
 
 function logPrefix(l: LogLine, many: boolean): string {
@@ -37,18 +87,38 @@ function eventLine(e: FleetEvent): string {
 }
 
 export function registerWorkloadCommands(program: Command): void {
-  withApiOptions(program.command("ps").description("list deployments and where each replica runs")).action(
-    async (opts: CommonOptions) => {
-      const { deployments } = await client(opts).json<{ deployments: DeploymentRecord[] }>(
-        "GET",
-        "/deployments",
-      );
-      if (opts.output === "json") printJson(deployments);
-      else if (deployments.length === 0)
-        print("no deployments: deploy one with `iotfog deploy examples/hello.yaml`");
-      else print(psTable(deployments));
-    },
-  );
+  const psOnce = async (opts: CommonOptions): Promise<string> => {
+    const api = client(opts);
+    const [{ deployments }, { nodes }] = await Promise.all([
+      api.json<{ deployments: DeploymentRecord[] }>("GET", "/deployments"),
+      api.json<{ nodes: FleetNode[] }>("GET", "/nodes"),
+    ]);
+    if (opts.output === "json") return `${JSON.stringify({ deployments, nodes }, null, 2)}\n`;
+    if (deployments.length === 0)
+      return "no deployments: deploy one with `iotfog deploy examples/hello.yaml`\n";
+    return psTable(deployments, figuresByReplica(nodes));
+  };
+  withApiOptions(
+    program
+      .command("ps")
+      .description("list deployments, where each replica runs, and its CPU and memory")
+      .option("-w, --watch", "refresh every 2 s until interrupted (as `iotfog top`)"),
+  ).action(async (opts: CommonOptions & { watch?: boolean }) => {
+    if (opts.watch !== true) {
+      if (opts.output === "json") {
+        const { deployments } = await client(opts).json<{ deployments: DeploymentRecord[] }>(
+          "GET",
+          "/deployments",
+        );
+        printJson(deployments);
+      } else process.stdout.write(await psOnce(opts));
+      return;
+    }
+    await watch(() => psOnce(opts));
+  });
+  withApiOptions(
+    program.command("top").description("the replicas with their CPU and memory, refreshed every 2 s"),
+  ).action(async (opts: CommonOptions) => watch(() => psOnce(opts)));
 
   withApiOptions(
     program

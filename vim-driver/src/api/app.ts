@@ -19,6 +19,7 @@ import {
   labelsBodySchema,
   logsQuerySchema,
   streamQuerySchema,
+  usageQuerySchema,
   whatIfSchema,
 } from "./schemas";
 import type { FleetService } from "./service";
@@ -193,6 +194,12 @@ export function createApiApp(opts: ApiAppOptions): express.Express {
   api.post("/placement/what-if", (req, res) => {
     const body = parseWith(whatIfSchema, req.body ?? {}, "body", "BAD_REQUEST");
     res.json(service.whatIf(body));
+  });
+
+  // ------------------------------------------------------------------------------------------ usage
+  api.get("/usage", (req, res) => {
+    const q = parseWith(usageQuerySchema, req.query, "query", "BAD_REQUEST");
+    res.json(service.usage(q.since ?? 0));
   });
 
   // ------------------------------------------------------------------------------------------ events

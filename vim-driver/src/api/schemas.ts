@@ -110,6 +110,8 @@ export const logsQuerySchema = z
   })
   .strict();
 
+export const usageQuerySchema = z.object({ since: intParam(0, Number.MAX_SAFE_INTEGER).optional() }).strict();
+
 export const streamQuerySchema = z
   .object({ since: intParam(0, Number.MAX_SAFE_INTEGER).optional() })
   .strict();

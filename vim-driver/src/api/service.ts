@@ -56,7 +56,11 @@ export interface FleetService {
     nodeId?: string;
   }): FleetEvent[];
   subscribe(listener: (e: FleetEvent) => void): () => void;
+  /** Every node's CPU and memory over the last minutes, points received after `since` (epoch ms). */
+  usage(since: number): UsageHistoryView;
 }
+
+export type UsageHistoryView = ReturnType<FleetView["usageHistory"]>;
 
 /** Pushes label changes to a node's agent; the agent persists them and republishes its capabilities. */
 export type LabelWriter = (nodeId: string, change: LabelChange) => Promise<Record<string, string>>;
@@ -117,5 +121,6 @@ export function fleetService(parts: FleetServiceParts): FleetService {
     logs: (id, opts) => orchestrator.logs(id, opts),
     recentEvents: (opts) => events.recent(opts),
     subscribe: (listener) => events.subscribe(listener),
+    usage: (since) => view.usageHistory(since),
   };
 }

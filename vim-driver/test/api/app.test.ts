@@ -68,6 +68,22 @@ function fakeService(events: EventLog) {
     logs: async () => [{ service: "web", replica: 0, nodeId: "pi-1", stream: "stdout", line: "hello" }],
     recentEvents: (opts) => events.recent(opts),
     subscribe: (l) => events.subscribe(l),
+    usage: (since) => ({
+      now: 5000,
+      windowMs: 900000,
+      nodes: [
+        {
+          nodeId: "pi-1",
+          cpuCores: 4,
+          memoryTotalBytes: 4e9,
+          intervalMs: 1000,
+          points: [
+            { t: 1000, memoryUsedBytes: 1e9 },
+            { t: 2000, cpuBusyCores: 0.5, memoryUsedBytes: 1.1e9 },
+          ].filter((p) => p.t > since),
+        },
+      ],
+    }),
   };
   return { service, calls };
 }
@@ -263,6 +279,22 @@ describe("fleet API: streams", () => {
     });
     expect(received.map((e) => e.type)).toEqual(["node.online", "device.attached"]);
     expect(received[1]?.id).toBe(first.id + 1);
+  });
+});
+
+describe("fleet API: usage", () => {
+  it("serves every node's recent CPU and memory, only the points after `since`, behind the token", async () => {
+    expect((await call("GET", "/usage", undefined, {})).status).toBe(401);
+    const all = await call("GET", "/usage");
+    expect(all.status).toBe(200);
+    expect(all.json.nodes[0]).toMatchObject({ nodeId: "pi-1", cpuCores: 4 });
+    expect(all.json.nodes[0].points).toHaveLength(2);
+    expect((await call("GET", "/usage?since=1000")).json.nodes[0].points).toEqual([
+      { t: 2000, cpuBusyCores: 0.5, memoryUsedBytes: 1.1e9 },
+    ]);
+    const bad = await call("GET", "/usage?since=yesterday");
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toContain('field "since"');
   });
 });
 
