@@ -143,6 +143,7 @@
             `${bytes(free.diskBytes)} / ${bytes(c.resources.disk.totalBytes)}`,
           ),
         ),
+        window.IotFogUsage.nodeBlock(n.nodeId),
         h("div", { class: "label-title" }, "Devices"),
         h(
           "div",
@@ -241,6 +242,7 @@
               { class: `state-${r.state}`, title: r.note || "" },
               r.note ? `${r.state}: ${r.note}` : r.state,
             ),
+            ...window.IotFogUsage.replicaCells(state.nodes, r),
             h("td", {}, r.containerName || "-"),
             h("td", {}, i === 0 ? remove : ""),
           ),
@@ -248,7 +250,7 @@
       });
       if (d.replicas.length === 0)
         rows.push(
-          h("tr", { "data-deployment-id": d.id }, h("td", {}, d.id), h("td", { colspan: 5 }, d.status)),
+          h("tr", { "data-deployment-id": d.id }, h("td", {}, d.id), h("td", { colspan: 7 }, d.status)),
         );
     }
     box.replaceChildren(
@@ -261,7 +263,9 @@
           h(
             "tr",
             {},
-            ["Deployment", "Replica", "Node", "State", "Container", ""].map((t) => h("th", {}, t)),
+            ["Deployment", "Replica", "Node", "State", "CPU", "Memory", "Container", ""].map((t) =>
+              h("th", {}, t),
+            ),
           ),
         ),
         h("tbody", {}, rows),
@@ -487,6 +491,7 @@
     // Live resources (heartbeats) change without events: a slow poll keeps the figures current.
     setInterval(refresh, 5000);
     void follow();
+    void window.IotFogUsage.start(api);
   }
 
   document.addEventListener("DOMContentLoaded", () => {
