@@ -47,6 +47,11 @@ beforeAll(async () => {
   page.on("console", (m) => {
     if (m.type() === "error") pageErrors.push(m.text());
   });
+  // The GUI must never reach beyond its own origin.
+  page.on("request", (r) => {
+    if (!r.url().startsWith(stack.apiUrl) && !r.url().startsWith("data:"))
+      pageErrors.push(`external request ${r.url()}`);
+  });
 });
 
 afterAll(async () => {

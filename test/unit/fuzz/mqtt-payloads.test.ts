@@ -1,8 +1,8 @@
 /**
- * Fuzz of the MQTT discovery boundary: presence, capabilities, heartbeat and event payloads on node topics, as the
- * agent's peer table and the driver's fleet view receive them. parseNodeMessage either ignores a topic outside
- * the scheme, returns a validated message, or throws IotFogError naming the topic; neither consumer throws, and
- * the fleet view keeps answering.
+ * Fuzz of the MQTT discovery boundary: presence, capabilities, heartbeat, event and usage payloads on node
+ * topics, as the agent's peer table and the driver's fleet view receive them. parseNodeMessage either ignores a
+ * topic outside the scheme, returns a validated message, or throws IotFogError naming the topic; neither
+ * consumer throws, and the fleet view keeps answering.
  */
 import fc from "fast-check";
 import { IotFogError, createLogger, nodeTopic, parseNodeMessage } from "@openiotfog/shared";
@@ -44,6 +44,17 @@ const samples = {
     sessionId: "s1",
     type: "deployment.started",
     data: { deploymentId: "d" },
+  },
+  usage: {
+    v: 1,
+    nodeId: "n1",
+    ts: 1,
+    sessionId: "s1",
+    intervalMs: 10000,
+    node: { cpuBusyCores: 0.5, cpuCores: 4, memoryUsedBytes: 1e9, memoryTotalBytes: 4e9 },
+    containers: [
+      { deploymentId: "d.s.0", cpuCores: 0.1, memoryBytes: 5e6, memoryLimitBytes: 6e7, restarts: 0 },
+    ],
   },
 };
 type Kind = keyof typeof samples;
