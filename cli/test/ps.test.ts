@@ -1,5 +1,5 @@
 import type { DeploymentRecord, FleetNode } from "@openiotfog/vim-driver";
-import { figuresByReplica, psTable } from "../src/commands/workloads";
+import { figuresByReplica, psTable, withFigures } from "../src/commands/workloads";
 
 const deployment: DeploymentRecord = {
   id: "gw",
@@ -49,5 +49,25 @@ describe("iotfog ps", () => {
       /^gw\s+gateway#0\s+pi-07\s+running\s+running\s+12\.5%\s+5MiB \/ 64MiB\s+iotfog-pi-07/,
     );
     expect(second).toMatch(/^gw\s+gateway#1\s+pi-07\s+running\s+running\s+-\s+-\s+iotfog-pi-07/);
+  });
+
+  it("-o json adds each replica's figures as usage, and nothing for a replica without them", () => {
+    const figures = figuresByReplica([
+      {
+        nodeId: "pi-07",
+        online: true,
+        lastSeen: 0,
+        containers: [
+          { deploymentId: "gw.gateway.1", cpuCores: 0.5, memoryBytes: 1, memoryLimitBytes: 2, restarts: 3 },
+        ],
+      },
+    ]);
+    const [out] = withFigures([deployment], figures);
+    expect(out?.replicas[0]).not.toHaveProperty("usage");
+    expect(out?.replicas[1]).toMatchObject({
+      agentDeploymentId: "gw.gateway.1",
+      usage: { cpuCores: 0.5, memoryBytes: 1, memoryLimitBytes: 2, restarts: 3 },
+    });
+    expect(out?.replicas[1]?.usage).not.toHaveProperty("deploymentId");
   });
 });

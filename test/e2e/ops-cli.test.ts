@@ -194,6 +194,9 @@ describe("iotfog operator commands against a running stack", () => {
     expect(figures?.memoryBytes).toBeGreaterThan(0);
     expect(figures?.memoryLimitBytes).toBe(16 * 1024 * 1024);
     expect(node.usage?.memoryUsedBytes).toBeGreaterThan(0);
+    // ps -o json: the same deployments, each replica with its figures.
+    const psJson = JSON.parse(iotfog(["ps", "-o", "json"], stack.env).stdout);
+    expect(psJson[0].replicas[0].usage).toMatchObject({ memoryLimitBytes: 16 * 1024 * 1024, restarts: 0 });
 
     const top = iotfogFollow(["top"], stack.env);
     followers.push(top.child);

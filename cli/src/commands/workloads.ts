@@ -18,6 +18,22 @@ export function figuresByReplica(nodes: readonly FleetNode[]): Map<string, Conta
   return out;
 }
 
+/** The deployments with each replica's figures (`usage`, when its node sent them), for `ps -o json`. */
+export function withFigures(
+  deployments: DeploymentRecord[],
+  figures: ReadonlyMap<string, ContainerFigures>,
+): Array<DeploymentRecord & { replicas: Array<{ usage?: Omit<ContainerFigures, "deploymentId"> }> }> {
+  return deployments.map((d) => ({
+    ...d,
+    replicas: d.replicas.map((r) => {
+      const f = figures.get(`${r.nodeId}/${r.agentDeploymentId}`);
+      if (f === undefined) return r;
+      const { deploymentId: _id, ...usage } = f;
+      return { ...r, usage };
+    }),
+  }));
+}
+
 /** CPU as `docker stats` shows it (100% = one core) and memory as used / limit. */
 function usage(f: ContainerFigures | undefined): [string, string] {
   if (f === undefined) return ["-", "-"];
@@ -93,10 +109,11 @@ export function registerWorkloadCommands(program: Command): void {
       api.json<{ deployments: DeploymentRecord[] }>("GET", "/deployments"),
       api.json<{ nodes: FleetNode[] }>("GET", "/nodes"),
     ]);
-    if (opts.output === "json") return `${JSON.stringify({ deployments, nodes }, null, 2)}\n`;
+    const figures = figuresByReplica(nodes);
+    if (opts.output === "json") return `${JSON.stringify(withFigures(deployments, figures), null, 2)}\n`;
     if (deployments.length === 0)
       return "no deployments: deploy one with `iotfog deploy examples/hello.yaml`\n";
-    return psTable(deployments, figuresByReplica(nodes));
+    return psTable(deployments, figures);
   };
   withApiOptions(
     program
@@ -104,17 +121,8 @@ export function registerWorkloadCommands(program: Command): void {
       .description("list deployments, where each replica runs, and its CPU and memory")
       .option("-w, --watch", "refresh every 2 s until interrupted (as `iotfog top`)"),
   ).action(async (opts: CommonOptions & { watch?: boolean }) => {
-    if (opts.watch !== true) {
-      if (opts.output === "json") {
-        const { deployments } = await client(opts).json<{ deployments: DeploymentRecord[] }>(
-          "GET",
-          "/deployments",
-        );
-        printJson(deployments);
-      } else process.stdout.write(await psOnce(opts));
-      return;
-    }
-    await watch(() => psOnce(opts));
+    if (opts.watch === true) await watch(() => psOnce(opts));
+    else process.stdout.write(await psOnce(opts));
   });
   withApiOptions(
     program.command("top").description("the replicas with their CPU and memory, refreshed every 2 s"),
