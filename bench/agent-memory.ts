@@ -3,7 +3,7 @@
  * containers while it heartbeats, rescans devices and reconciles. Needs Mosquitto and Docker (as the integration
  * tests). Prints figures; asserts nothing.
  *
- *   npx tsc -b && npx tsc -p bench/agent-memory.tsconfig.json && node bench/dist/agent-memory.js
+ *   npm run bench:agent-memory
  *
  * Four ways of running the agent, 5 runs each (IOTFOG_BENCH_RUNS; IOTFOG_BENCH_VARIANTS picks among cli,
  * cli-flags, lean, lean-flags): `iotfog agent` (the whole CLI loaded) and the lean entry edge-agent/dist/main.js,
@@ -37,6 +37,7 @@ import path from "node:path";
 import Docker from "dockerode";
 import mqtt from "mqtt";
 import { AgentClient, nodeTopic } from "@openiotfog/shared";
+import { enrollTestNode, fleetClientKeys } from "../test/helpers/fleet";
 
 const REPO = path.resolve(__dirname, "../..");
 const IMAGE = process.env.IOTFOG_BENCH_IMAGE ?? "openiotfog/testbox:latest";
@@ -278,6 +279,8 @@ async function measure(docker: Docker, variant: Variant): Promise<RunFigures> {
       "",
     ].join("\n"),
   );
+  // Enrolled like a real node (CurveZMQ on): the agent as shipped, security included, is what is measured.
+  await enrollTestNode(nodeId, path.join(dir, "data", "security"));
   const child = spawn(variant.command ?? process.execPath, [...variant.args, configFile], {
     env: { ...process.env, ...variant.env, IOTFOG_LOG_SILENT: "1" },
     stdio: "ignore",
@@ -286,6 +289,7 @@ async function measure(docker: Docker, variant: Variant): Promise<RunFigures> {
   // The emulated agent needs 10-20 s to start.
   const client = new AgentClient({
     endpoint,
+    curve: await fleetClientKeys(nodeId),
     timeoutMs: 5000,
     retries: variant.command === undefined ? 5 : 12,
   });

@@ -16,6 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { AgentClient } from "@openiotfog/shared";
+import { enrollTestNode, fleetClientKeys } from "../test/helpers/fleet";
 import { stopProcess } from "../test/helpers/processes";
 import {
   MQTT_URL,
@@ -75,6 +76,8 @@ async function startAgent(
       log: { level: "warn" },
     }),
   );
+  // Enrolled in the bench's fleet (the driver harness uses the same one): CurveZMQ on, as in production.
+  await enrollTestNode(nodeId, path.join(dir, "data", "security"));
   // IOTFOG_* variables override the agent's configuration: pass none of this process's own.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("IOTFOG_")));
   const child = spawn(
@@ -108,7 +111,12 @@ async function main(): Promise<void> {
   try {
     const started = await startAgent(dir, nodeId, prefix);
     agent = started.child;
-    const direct = new AgentClient({ endpoint: started.endpoint, timeoutMs: 60000, retries: 0 });
+    const direct = new AgentClient({
+      endpoint: started.endpoint,
+      timeoutMs: 60000,
+      retries: 0,
+      curve: await fleetClientKeys(nodeId),
+    });
     client = direct;
     h = await startDriverHarness({ topicPrefix: prefix, driver: { launchTimeoutMs: 60000 } });
     const harness = h;

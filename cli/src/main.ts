@@ -21,7 +21,22 @@ export function buildProgram(): Command {
     .command("agent")
     .description("run the edge agent on this fog node")
     .requiredOption("-c, --config <file>", "agent configuration file (YAML)")
-    .action((opts: { config: string }) => loadAgentRunner().runAgentFromFile(opts.config));
+    .option("--join <token>", "enroll in a fleet first, with a join token from `iotfog fleet token create`")
+    .option(
+      "--server <url>",
+      "the driver's fleet API for --join (default: $IOTFOG_API_URL or http://127.0.0.1:7080)",
+    )
+    .action((opts: { config: string; join?: string; server?: string }) =>
+      loadAgentRunner().runAgentFromFile(
+        opts.config,
+        opts.join === undefined
+          ? undefined
+          : {
+              token: opts.join,
+              server: opts.server ?? process.env.IOTFOG_API_URL ?? "http://127.0.0.1:7080",
+            },
+      ),
+    );
 
   program
     .command("driver")

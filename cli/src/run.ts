@@ -10,11 +10,13 @@ import {
   parseWith,
   serveUntilSignal,
   type Component,
+  type Logger,
 } from "@openiotfog/shared";
 import { agentConfigSchema, buildAgent, resolveAgentConfig } from "@openiotfog/edge-agent";
 import { buildDriver, driverConfigSchema, resolveApiToken } from "@openiotfog/vim-driver";
 import { EmbeddedBroker } from "./broker";
 import { UpDeployer } from "./commands/up-deploy";
+import { LocalEnrollment } from "./local-enrollment";
 
 export async function runDriver(configFile: string): Promise<void> {
   const config = loadConfig(driverConfigSchema, configFile);
@@ -95,6 +97,18 @@ export async function runUp(opts: UpOptions): Promise<void> {
   const log = { level: up.log.level, format: up.log.format };
   components.push(
     asComponent("driver", buildDriver(driverConfig, createLogger({ component: "driver", ...log }))),
+  );
+  if (driverConfig.security.mode === "curve" && agentConfig.security.mode === "curve") {
+    components.push(
+      new LocalEnrollment({
+        fleetDir: driverConfig.security.dir,
+        nodeId: agentConfig.nodeId,
+        nodeDir: agentConfig.security.dir,
+        logger,
+      }),
+    );
+  }
+  components.push(
     asComponent(
       "agent",
       buildAgent(
@@ -115,7 +129,40 @@ export async function runUp(opts: UpOptions): Promise<void> {
       }),
     );
   }
+  if (driverConfig.api.enabled) components.push(joinHint(driverConfig, logger));
   await serveUntilSignal(new Lifecycle(components, logger), logger);
+}
+
+/** Once the stack is up: how another machine joins this fleet. */
+function joinHint(config: z.output<typeof driverConfigSchema>, logger: Logger): Component {
+  return {
+    name: "join-hint",
+    start: async () => {
+      if (config.security.mode !== "curve") {
+        logger.warn(
+          "SECURITY OFF (security.mode: insecure): other nodes cannot join this single-machine stack",
+        );
+        return;
+      }
+      const host = config.api.host === "0.0.0.0" ? "<this machine's address>" : config.api.host;
+      const url = `http://${host}:${config.api.port}`;
+      process.stdout.write(
+        [
+          "",
+          "To add another fog node to this fleet:",
+          `  iotfog fleet token create --api-url ${url}          # here: a single-use join token, valid 1 h`,
+          `  iotfog agent --config agent.yaml --join <token> --server ${url}   # on the new node`,
+          config.api.host === "127.0.0.1"
+            ? "  (the fleet API listens on loopback: set driver.api.host to a LAN address so other machines reach it)"
+            : "",
+          "",
+        ]
+          .filter((l, i, all) => l !== "" || i === 0 || i === all.length - 1)
+          .join("\n") + "\n",
+      );
+    },
+    stop: async () => undefined,
+  };
 }
 
 function loadSection<T>(

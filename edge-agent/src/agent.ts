@@ -25,6 +25,7 @@ import type { ZmqEventPublisher } from "./monitoring/zmq-publisher";
 import { optionalPart } from "./optional-part";
 import { MqttPresence } from "./presence/presence";
 import { RestApiComponent } from "./rest/component";
+import { NodeSecurity } from "./security/node-security";
 import { defaultRuntimes, type RuntimeRegistry } from "./runtime/registry";
 import type { ContainerRuntime } from "./runtime/runtime";
 import { StateStore } from "./state/store";
@@ -61,6 +62,8 @@ export interface Agent {
   /** Prometheus metrics (docs/metrics.md) and the containers' resource use they read. */
   metrics: AgentMetrics;
   containerUsage: ContainerUsageSampler;
+  /** The node's keys and trust list (docs/security.md). */
+  security: NodeSecurity;
 }
 
 function dataDirComponent(dir: string): Component {
@@ -84,6 +87,10 @@ export function createAgent(
 ): Agent {
   const log = (part: string): Logger => logger.child({ part });
   const startedAt = Date.now();
+  const security = new NodeSecurity(
+    { nodeId: config.nodeId, mode: config.security.mode, dir: config.security.dir },
+    log("security"),
+  );
   const runtime = runtimes.create(config.runtime.name, config, log("runtime"));
   const capabilities = new CapabilityService(config, runtime, log("capabilities"));
   const store = new StateStore(config.dataDir, config.nodeId, log("state"));
@@ -135,9 +142,9 @@ export function createAgent(
       )
       .catch((e: unknown) => logger.debug("usage report failed", { error: errorMessage(e) }));
 
-  const monitoring = createMonitoring(config, presence, logger);
+  const monitoring = createMonitoring(config, presence, logger, security);
   const { bus } = monitoring;
-  const hardware = createHardwareParts(config, capabilities, deployments, bus, logger);
+  const hardware = createHardwareParts(config, capabilities, deployments, bus, logger, security);
 
   // The deploy pipeline: lease → admission → forward or run → state → container (deploy/pipeline.ts).
   const forwarder = new DeployForwarder({
@@ -146,6 +153,7 @@ export function createAgent(
     peers: () => forwardCandidates(presence.peers.list()),
     bus,
     logger: log("forwarding"),
+    security,
   });
   const deploy = deployPipeline({
     selfNodeId: config.nodeId,
@@ -180,6 +188,7 @@ export function createAgent(
       replyCacheMs: config.zmq.replyCacheMs,
       clockSkewToleranceMs: config.zmq.clockSkewToleranceMs,
       maxInFlight: config.zmq.maxInFlight,
+      security,
     },
     metrics.wrapHandlers(
       commandHandlers({
@@ -192,6 +201,7 @@ export function createAgent(
         images,
         labels,
         hostPolicy: config.hostPolicy,
+        security,
       }),
     ),
     log("endpoint"),
@@ -242,6 +252,8 @@ export function createAgent(
   const lifecycle = new Lifecycle(
     [
       dataDirComponent(config.dataDir),
+      // First: every ZeroMQ socket below needs the node's keys and trust list to open.
+      security,
       // Before discovery, so the first capability document already carries the operators' labels.
       labels,
       ...monitoring.early,
@@ -283,11 +295,17 @@ export function createAgent(
     },
     metrics,
     containerUsage,
+    security,
   };
 }
 
 /** Composition root of the edge agent (`iotfog agent`, `iotfog up`). */
 export function buildAgent(config: AgentConfig, logger: Logger): Lifecycle {
-  logger.info("agent configured", { nodeId: config.nodeId, dataDir: config.dataDir, mqtt: config.mqtt.url });
+  logger.info("agent configured", {
+    nodeId: config.nodeId,
+    dataDir: config.dataDir,
+    mqtt: config.mqtt.url,
+    security: config.security.mode === "curve" ? "curve" : "INSECURE (security.mode: insecure)",
+  });
   return createAgent(config, logger).lifecycle;
 }

@@ -16,6 +16,7 @@ import { hardwareConfigSchema } from "./hardware/config";
 import { agentMetricsConfigSchema } from "./metrics/config";
 import { monitoringConfigSchema } from "./monitoring/config";
 import { restConfigSchema } from "./rest/config";
+import { agentSecurityConfigSchema, isLoopbackAddress } from "./security/config";
 
 /** Agent configuration (YAML file + `IOTFOG_*` environment overrides). Reference: docs/agent.md. */
 
@@ -165,13 +166,41 @@ export const agentConfigSchema = z
     forwarding: forwardingConfigSchema,
     /** Prometheus metrics on the REST listener and the container usage sampler: docs/metrics.md. */
     metrics: agentMetricsConfigSchema,
+    /** Fleet security: CurveZMQ on every ZeroMQ socket (docs/security.md). */
+    security: agentSecurityConfigSchema,
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const binds: Array<[string[], string]> = [
+      [["zmq", "bind"], c.zmq.bind],
+      [["monitoring", "pubBind"], c.monitoring.pubBind],
+      [["hardware", "bind"], c.hardware.bind],
+    ];
+    for (const [where, address] of binds) {
+      if (isLoopbackAddress(address)) continue;
+      // The hardware endpoint stays plain on loopback (local listeners); on the LAN it needs CURVE like the rest.
+      if (c.security.mode === "insecure") {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: where,
+          message: `${address} is not a loopback address: security.mode insecure is refused on a network bind (use CurveZMQ, the default)`,
+        });
+      }
+    }
+  });
 
 export type AgentConfigInput = z.input<typeof agentConfigSchema>;
-export type AgentConfig = z.output<typeof agentConfigSchema> & { dataDir: string };
+export type AgentConfig = z.output<typeof agentConfigSchema> & {
+  dataDir: string;
+  security: { mode: "curve" | "insecure"; dir: string };
+};
 
 /** Fills in values that depend on other fields. */
 export function resolveAgentConfig(parsed: z.output<typeof agentConfigSchema>): AgentConfig {
-  return { ...parsed, dataDir: parsed.dataDir ?? path.resolve(".iotfog", `agent-${parsed.nodeId}`) };
+  const dataDir = parsed.dataDir ?? path.resolve(".iotfog", `agent-${parsed.nodeId}`);
+  return {
+    ...parsed,
+    dataDir,
+    security: { mode: parsed.security.mode, dir: parsed.security.dir ?? path.join(dataDir, "security") },
+  };
 }

@@ -26,3 +26,6 @@ export * from "./state/atomic";
 export * from "./metrics/agent-metrics";
 export * from "./metrics/container-usage";
 export * from "./metrics/config";
+export * from "./security/config";
+export * from "./security/node-security";
+export * from "./security/join";

@@ -37,3 +37,4 @@ export * from "./linear-regexp";
 export * from "./limits";
 export * from "./http-tls";
 export * from "./ids";
+export * from "./security";

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import mqtt from "mqtt";
+import { enrollTestNode } from "../helpers/fleet";
 import { freePort, waitFor } from "../helpers/services";
 
 const root = path.resolve(__dirname, "../..");
@@ -108,7 +109,8 @@ describe("iotfog CLI", () => {
     const cfg = path.join(tmp, "up.yaml");
     writeFileSync(
       cfg,
-      `mqtt:\n  embeddedPort: ${port}\nlog:\n  format: json\nagent:\n  nodeId: cli-up-test\n  dataDir: ${tmp}/agent\n`,
+      `mqtt:\n  embeddedPort: ${port}\nlog:\n  format: json\nagent:\n  nodeId: cli-up-test\n  dataDir: ${tmp}/agent\n` +
+        `driver:\n  security:\n    dir: ${tmp}/fleet\n`,
     );
     const proc = start(["up", "--config", cfg]);
     try {
@@ -129,6 +131,8 @@ describe("iotfog CLI", () => {
   it("`agent` stops cleanly on SIGINT", async () => {
     const cfg = path.join(tmp, "agent.yaml");
     writeFileSync(cfg, `nodeId: cli-agent-test\ndataDir: ${tmp}/agent\n`);
+    // Enrolled first, as `iotfog agent --join` would: an agent with security on and no fleet does not start.
+    await enrollTestNode("cli-agent-test", path.join(tmp, "agent", "security"));
     const proc = start(["agent", "--config", cfg]);
     try {
       await waitFor(() => proc.output().includes('"message":"ready"'), {

@@ -14,6 +14,7 @@ import {
   type CapabilitiesPayload,
   type PresencePayload,
 } from "@openiotfog/shared";
+import { fleetClientKeys } from "../helpers/fleet";
 import { MQTT_URL, uniqueName, waitFor } from "../helpers/services";
 import { blueprint, iotfog, startOpsStack, type OpsStack } from "./ops-stack";
 
@@ -216,7 +217,12 @@ describe("presence advertises the agent's endpoints", () => {
     // The advertised addresses are the live ones: the REST API answers, the command endpoint pings.
     const health = await fetch(`${endpoints?.rest}/healthz`);
     expect(health.status).toBe(200);
-    const client = new AgentClient({ endpoint: endpoints?.commands ?? "", timeoutMs: 3000, retries: 1 });
+    const client = new AgentClient({
+      endpoint: endpoints?.commands ?? "",
+      timeoutMs: 3000,
+      retries: 1,
+      curve: await fleetClientKeys(b),
+    });
     try {
       await expect(client.call("ping", {})).resolves.toMatchObject({ nodeId: b });
     } finally {

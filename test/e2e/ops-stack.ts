@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
+import { enrollTestNode, testFleetDir } from "../helpers/fleet";
 import { stopProcess } from "../helpers/processes";
 import {
   DOCKER_B_SOCKET,
@@ -124,6 +125,8 @@ export async function startOpsStack(name: string): Promise<OpsStack> {
       mqtt: { url: MQTT_URL, topicPrefix: prefix },
       fleet: { nodeExpiryMs: 3000, stateFile: path.join(dir, "fleet-state.json") },
       api: { enabled: true, host: "127.0.0.1", port: apiPort, token, tokenFile: path.join(dir, "api-token") },
+      // The test file's fleet: both agents are enrolled in it before they start (CurveZMQ on).
+      security: { dir: testFleetDir() },
       log: { level: "warn" },
     }),
   );
@@ -140,6 +143,7 @@ export async function startOpsStack(name: string): Promise<OpsStack> {
     mkdirSync(devRoot, { recursive: true });
     cpSync(path.join(FIXTURES, "no-devices"), home, { recursive: true, verbatimSymlinks: true });
     const configFile = path.join(home, "agent.json");
+    await enrollTestNode(nodeId, path.join(home, "data", "security"));
     writeFileSync(
       configFile,
       JSON.stringify({

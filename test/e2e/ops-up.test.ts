@@ -30,7 +30,10 @@ beforeAll(async () => {
       zmq: { bind: `tcp://127.0.0.1:${await freePort()}` },
       runtime: { pullMissingImages: false },
     },
-    driver: { api: { port: await freePort(), tokenFile: path.join(dir, "api-token") } },
+    driver: {
+      api: { port: await freePort(), tokenFile: path.join(dir, "api-token") },
+      security: { dir: path.join(dir, "fleet") },
+    },
   };
   writeFileSync(path.join(dir, "up.json"), JSON.stringify(config));
   writeFileSync(path.join(dir, "demo.yaml"), blueprint({ name: "up-demo" }));

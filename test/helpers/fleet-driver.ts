@@ -7,6 +7,7 @@ import { Lifecycle, createLogger } from "@openiotfog/shared";
 import {
   AgentPool,
   createFleetView,
+  FleetSecurity,
   createOrchestrator,
   driverConfigSchema,
   type DriverConfigInput,
@@ -14,6 +15,7 @@ import {
   type FleetView,
   type Orchestrator,
 } from "@openiotfog/vim-driver";
+import { testFleetDir } from "./fleet";
 
 export interface FleetDriver {
   view: FleetView;
@@ -24,17 +26,20 @@ export interface FleetDriver {
 }
 
 export async function startFleetDriver(input: DriverConfigInput): Promise<FleetDriver> {
-  const config = driverConfigSchema.parse(input);
+  // The test fleet's identity unless the caller names another: agents are reached over CurveZMQ as in production.
+  const config = driverConfigSchema.parse({ security: { dir: testFleetDir() }, ...input });
   const logger = createLogger({ component: "driver", silent: process.env.IOTFOG_TEST_VERBOSE !== "1" });
+  const security = new FleetSecurity(config.security, logger);
   const { view, events } = createFleetView(config, logger);
   const pool = new AgentPool({
     node: (id) => view.node(id),
     requestTimeoutMs: config.agents.requestTimeoutMs,
     attempts: config.agents.attempts,
     logger,
+    curveKeys: (nodeId) => security.clientKeys(nodeId),
   });
   const orchestrator = createOrchestrator(config, { view, events }, pool, logger);
-  const lifecycle = new Lifecycle([view, pool, orchestrator.reconciler], logger);
+  const lifecycle = new Lifecycle([security, view, pool, orchestrator.reconciler], logger);
   await lifecycle.start();
   return { view, events, pool, orchestrator, stop: () => lifecycle.stop() };
 }

@@ -11,6 +11,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { stopProcess } from "./processes";
+import { enrollTestNode } from "./fleet";
 import { freePort, waitFor } from "./services";
 
 function run(cmd: string, args: string[]): string {
@@ -171,7 +172,8 @@ function repoRoot(): string {
 
 /**
  * An agent configuration file (`iotfog agent --config`) with the product's keepalive and presence defaults,
- * every endpoint bound on `bindHost` (a free port each), no devices, and its data under `dir/<nodeId>`.
+ * every endpoint bound on `bindHost` (a free port each), no devices, and its data under `dir/<nodeId>`; the node
+ * is enrolled in the test fleet (its keys in the default `<dataDir>/security`).
  */
 export async function writeAgentConfig(opts: {
   dir: string;
@@ -204,6 +206,8 @@ export async function writeAgentConfig(opts: {
       log: { level: "warn" },
     }),
   );
+  // Enrolled in the test fleet as `iotfog agent --join` does (security stays on; startFleetDriver uses that fleet).
+  await enrollTestNode(opts.nodeId, path.join(opts.dir, opts.nodeId, "data", "security"));
   return configFile;
 }
 

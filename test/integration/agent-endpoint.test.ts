@@ -8,7 +8,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Dealer } from "zeromq";
-import { AgentClient, PROTOCOL_VERSION, type DeployParamsInput } from "@openiotfog/shared";
+import {
+  AgentClient,
+  PROTOCOL_VERSION,
+  curveClientOptions,
+  type DeployParamsInput,
+} from "@openiotfog/shared";
 import type { Agent } from "@openiotfog/edge-agent";
 import {
   TEST_IMAGE,
@@ -38,7 +43,7 @@ beforeAll(async () => {
     runtime: { pullMissingImages: false },
   });
   agent = await startInProcess(setup.config);
-  client = new AgentClient({ endpoint: setup.endpoint, timeoutMs: 5000, retries: 1 });
+  client = new AgentClient({ endpoint: setup.endpoint, timeoutMs: 5000, retries: 1, curve: setup.curve });
 });
 
 afterAll(async () => {
@@ -264,7 +269,8 @@ describe("agent command endpoint (in process, real Docker)", () => {
   });
 
   it("answers malformed, oversized, unknown and expired requests with error replies and keeps serving", async () => {
-    const raw = new Dealer({ linger: 0 });
+    // A raw socket with the fleet's keys: what reaches the request checks is an admitted client's frames.
+    const raw = new Dealer({ linger: 0, ...curveClientOptions(setup.curve, setup.curve.serverKey) });
     raw.connect(setup.endpoint);
     const ask = async (
       frames: Buffer[],

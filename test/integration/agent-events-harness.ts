@@ -9,7 +9,13 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import mqtt, { type MqttClient } from "mqtt";
-import { createLogger, nodeTopic, parseWith, type HostPolicyInput } from "@openiotfog/shared";
+import {
+  createLogger,
+  nodeTopic,
+  parseWith,
+  type CurveClientKeys,
+  type HostPolicyInput,
+} from "@openiotfog/shared";
 import {
   agentConfigSchema,
   createAgent,
@@ -17,6 +23,7 @@ import {
   type Agent,
   type AgentConfig,
 } from "@openiotfog/edge-agent";
+import { enrollTestNode, fleetClientKeys } from "../helpers/fleet";
 import { MQTT_URL, removeContainersByLabel, uniqueName, waitFor } from "../helpers/services";
 
 const run = promisify(execFile);
@@ -28,6 +35,8 @@ export interface TestAgent {
   config: AgentConfig;
   nodeId: string;
   dir: string;
+  /** The keys the test fleet's driver reaches this agent with (AgentClient's `curve`). */
+  curve: CurveClientKeys;
   /** Stops the agent, removes its containers and temporary files, clears its retained MQTT messages. */
   stop(): Promise<void>;
 }
@@ -67,6 +76,7 @@ export async function startTestAgent(opts: {
       "test agent config",
     ),
   );
+  await enrollTestNode(nodeId, config.security.dir);
   const agent = createAgent(config, createLogger({ component: "agent", silent: true }));
   const stop = async (): Promise<void> => {
     await agent.lifecycle.stop();
@@ -81,7 +91,7 @@ export async function startTestAgent(opts: {
     await stop();
     throw e;
   }
-  return { agent, config, nodeId, dir, stop };
+  return { agent, config, nodeId, dir, curve: await fleetClientKeys(nodeId), stop };
 }
 
 /** Deletes an agent's retained presence and capabilities so the broker keeps nothing from the test. */

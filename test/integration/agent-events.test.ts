@@ -4,7 +4,7 @@
  * device; "detached" → the capability disappears and the deployment is degraded; back → restored.
  */
 import { Subscriber } from "zeromq";
-import { AgentClient, nodeTopic } from "@openiotfog/shared";
+import { AgentClient, curveClientOptions, nodeTopic } from "@openiotfog/shared";
 import { TEST_IMAGE, docker, requireDocker, requireMqtt, uniqueName, waitFor } from "../helpers/services";
 import {
   REST_TOKEN,
@@ -37,8 +37,14 @@ describe("agent hardware events", () => {
       // device paths under the agent's directory, where the test makes the stick's device node.
       hostPolicy: (dir) => ({ allowDevicePaths: [dir] }),
     });
-    client = new AgentClient({ endpoint: a.agent.endpoint.advertise, timeoutMs: 20000, retries: 0 });
-    pub = new Subscriber({ linger: 0 });
+    client = new AgentClient({
+      endpoint: a.agent.endpoint.advertise,
+      timeoutMs: 20000,
+      retries: 0,
+      curve: a.curve,
+    });
+    // The events PUB admits the fleet's key like the command endpoint.
+    pub = new Subscriber({ linger: 0, ...curveClientOptions(a.curve, a.curve.serverKey) });
     pub.connect(a.agent.ops.endpoints().events!);
     pub.subscribe("device.", "deployment.");
     void (async () => {

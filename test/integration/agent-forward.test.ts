@@ -19,7 +19,12 @@ describe("agent forwarding", () => {
       startTestAgent({ prefix, name: "fwd-a", labels: { line: "line-a" } }),
       startTestAgent({ prefix, name: "fwd-b", labels: { line: "line-b" } }),
     ]);
-    client = new AgentClient({ endpoint: a.agent.endpoint.advertise, timeoutMs: 20000, retries: 0 });
+    client = new AgentClient({
+      endpoint: a.agent.endpoint.advertise,
+      timeoutMs: 20000,
+      retries: 0,
+      curve: a.curve,
+    });
     await waitFor(() => a.agent.presence.peers.get(b.nodeId)?.capabilities, {
       what: "A to know B's capabilities",
     });

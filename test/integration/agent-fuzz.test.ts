@@ -6,7 +6,13 @@
  */
 import fc from "fast-check";
 import { Dealer } from "zeromq";
-import { AgentClient, agentCommandNames, decodeReply, type AgentCommandName } from "@openiotfog/shared";
+import {
+  AgentClient,
+  agentCommandNames,
+  curveClientOptions,
+  decodeReply,
+  type AgentCommandName,
+} from "@openiotfog/shared";
 import type { Agent } from "@openiotfog/edge-agent";
 import { requireDocker, requireMqtt } from "../helpers/services";
 import { requestFrames } from "../unit/fuzz/agent-inputs";
@@ -37,7 +43,12 @@ afterAll(async () => {
 });
 
 it(`fuzz over a real socket: ${SOCKET_RUNS} generated requests to a real agent, one reply each, and it keeps serving`, async () => {
-  const raw = new Dealer({ linger: 0, receiveTimeout: 60_000 });
+  // The fleet's keys: the fuzz is about what an admitted client can send (the unkeyed one gets nothing at all).
+  const raw = new Dealer({
+    linger: 0,
+    receiveTimeout: 60_000,
+    ...curveClientOptions(setup.curve, setup.curve.serverKey),
+  });
   raw.connect(setup.endpoint);
   const commands = agentCommandNames.filter((c) => !SHARED_STATE.includes(c));
   let errors = 0;
@@ -59,7 +70,12 @@ it(`fuzz over a real socket: ${SOCKET_RUNS} generated requests to a real agent, 
     raw.close();
   }
   expect(errors).toBeGreaterThan(SOCKET_RUNS / 2);
-  const client = new AgentClient({ endpoint: setup.endpoint, timeoutMs: 5000, retries: 0 });
+  const client = new AgentClient({
+    endpoint: setup.endpoint,
+    timeoutMs: 5000,
+    retries: 0,
+    curve: setup.curve,
+  });
   try {
     await expect(client.call("ping", {})).resolves.toMatchObject({ nodeId: setup.config.nodeId });
   } finally {

@@ -8,7 +8,13 @@ import os from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
 import mqtt, { type MqttClient } from "mqtt";
-import { createLogger, nodeTopic, parseNodeMessage, type NodeMessage } from "@openiotfog/shared";
+import {
+  createLogger,
+  nodeTopic,
+  parseNodeMessage,
+  type CurveClientKeys,
+  type NodeMessage,
+} from "@openiotfog/shared";
 import {
   agentConfigSchema,
   createAgent,
@@ -25,6 +31,7 @@ import {
   uniqueName,
   waitFor,
 } from "../helpers/services";
+import { enrollTestNode, fleetClientKeys } from "../helpers/fleet";
 
 export const REPO = path.resolve(__dirname, "../..");
 export const FIXTURES = path.join(REPO, "test/fixtures/sysfs");
@@ -37,6 +44,8 @@ export interface TestAgentSetup {
   input: AgentConfigInput;
   config: AgentConfig;
   configFile: string;
+  /** The keys the test fleet's driver reaches this agent with (AgentClient's `curve`). */
+  curve: CurveClientKeys;
   cleanup(): Promise<void>;
 }
 
@@ -80,6 +89,9 @@ export async function testAgentSetup(
   // JSON is YAML: the agent reads this file like any operator's config.
   writeFileSync(configFile, JSON.stringify(input, null, 2));
   const config = resolveAgentConfig(agentConfigSchema.parse(input));
+  // Enrolled in the test fleet like `iotfog agent --join` does: CurveZMQ stays on in the tests.
+  if (config.security.mode === "curve") await enrollTestNode(nodeId, config.security.dir);
+  const curve = await fleetClientKeys(nodeId).catch(() => undefined);
   return {
     dir,
     nodeId,
@@ -88,6 +100,10 @@ export async function testAgentSetup(
     input,
     config,
     configFile,
+    get curve(): CurveClientKeys {
+      if (curve === undefined) throw new Error(`${nodeId} runs with security off: no keys`);
+      return curve;
+    },
     cleanup: async () => {
       // On the agent's own engine: an agent on the second engine leaves its containers and networks there.
       const engine = new Docker({ socketPath: config.runtime.docker.socketPath });

@@ -26,7 +26,12 @@ describe("agent labels and endpoints", () => {
     await requireMqtt();
     mqttSeen = await observeMqtt(prefix);
     a = await startTestAgent({ prefix, name: "labels", labels: { zone: "line-1" } });
-    client = new AgentClient({ endpoint: a.agent.endpoint.advertise, timeoutMs: 5000, retries: 1 });
+    client = new AgentClient({
+      endpoint: a.agent.endpoint.advertise,
+      timeoutMs: 5000,
+      retries: 1,
+      curve: a.curve,
+    });
   });
 
   afterAll(async () => {

@@ -135,7 +135,12 @@ describe("the agent as shipped", () => {
     };
 
     await watcher!.waitFor("presence", (m) => m.payload.state === "online", { since: t0 });
-    const client = new AgentClient({ endpoint: setup.endpoint, timeoutMs: 5000, retries: 2 });
+    const client = new AgentClient({
+      endpoint: setup.endpoint,
+      timeoutMs: 5000,
+      retries: 2,
+      curve: setup.curve,
+    });
     try {
       await client.call("ping", {});
       const atStart = await loaded();
@@ -265,7 +270,7 @@ describe("periodic reconcile", () => {
     });
     agent = createAgent(setup.config, createLogger({ component: "agent-test", silent: true }), runtimes);
     await agent.lifecycle.start();
-    client = new AgentClient({ endpoint: setup.endpoint, timeoutMs: 5000, retries: 1 });
+    client = new AgentClient({ endpoint: setup.endpoint, timeoutMs: 5000, retries: 1, curve: setup.curve });
   });
 
   afterAll(async () => {

@@ -41,7 +41,7 @@ describe("agent metrics", () => {
       runtime: { pullMissingImages: false },
     });
     agent = await startInProcess(setup.config);
-    client = new AgentClient({ endpoint: setup.endpoint, timeoutMs: 10000 });
+    client = new AgentClient({ endpoint: setup.endpoint, timeoutMs: 10000, curve: setup.curve });
     url = `${agent.ops.restUrl()!}/metrics`;
   });
 

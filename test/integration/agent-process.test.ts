@@ -67,7 +67,12 @@ it("announces itself, survives SIGKILL with a last-will, and re-adopts / re-crea
   expect(beat.payload.resources.memory.totalBytes).toBeGreaterThan(0);
 
   // Two deployments through the ZeroMQ endpoint the presence message advertised.
-  const client = new AgentClient({ endpoint: online.payload.endpoint!, timeoutMs: 5000, retries: 2 });
+  const client = new AgentClient({
+    endpoint: online.payload.endpoint!,
+    timeoutMs: 5000,
+    retries: 2,
+    curve: setup.curve,
+  });
   const keep = uniqueName("keep");
   const lose = uniqueName("lose");
   const reboot = uniqueName("reboot");

@@ -65,7 +65,12 @@ it("runs as arm64 under emulation: capabilities say arm64, it announces itself a
   expect(mapped).toContain(ARM64_ZEROMQ_ADDON);
   expect(mapped.some((f) => f.includes("/build/linux/x64/"))).toBe(false);
 
-  const client = new AgentClient({ endpoint: online.payload.endpoint!, timeoutMs: 30000, retries: 1 });
+  const client = new AgentClient({
+    endpoint: online.payload.endpoint!,
+    timeoutMs: 30000,
+    retries: 1,
+    curve: setup.curve,
+  });
   const deploymentId = uniqueName("arm64");
   const d0 = Date.now();
   try {

@@ -102,7 +102,12 @@ describe("exclusive devices under races: one stick, two claims at the same momen
         hardware: { bind: "tcp://127.0.0.1:*", udev: false },
       },
     ]);
-    client = new AgentClient({ endpoint: fleet.agents[0]!.endpoint.advertise, timeoutMs: 20000, retries: 0 });
+    client = new AgentClient({
+      endpoint: fleet.agents[0]!.endpoint.advertise,
+      timeoutMs: 20000,
+      retries: 0,
+      curve: fleet.setups[0]!.curve,
+    });
     const port = await freePort();
     apiUrl = `http://127.0.0.1:${port}`;
     h = await startDriverHarness({

@@ -70,7 +70,12 @@ describe("host-safety policy: the host-root deploy is refused from every entry p
       },
     ]);
     nodeId = fleet.nodeIds[0]!;
-    client = new AgentClient({ endpoint: fleet.agents[0]!.endpoint.advertise, timeoutMs: 20000, retries: 0 });
+    client = new AgentClient({
+      endpoint: fleet.agents[0]!.endpoint.advertise,
+      timeoutMs: 20000,
+      retries: 0,
+      curve: fleet.setups[0]!.curve,
+    });
     const port = await freePort();
     apiUrl = `http://127.0.0.1:${port}`;
     ({ h, nfvo } = await startVnfmHarness({
@@ -284,7 +289,12 @@ describe("host-safety policy: the saved state", () => {
     });
     try {
       const wide = await startInProcess(setup.config);
-      const client = new AgentClient({ endpoint: setup.endpoint, timeoutMs: 20000, retries: 0 });
+      const client = new AgentClient({
+        endpoint: setup.endpoint,
+        timeoutMs: 20000,
+        retries: 0,
+        curve: setup.curve,
+      });
       const deploymentId = uniqueName("root");
       try {
         const deployed = await client.call("deploy", { deploymentId, spec: HOST_ROOT });
@@ -301,7 +311,12 @@ describe("host-safety policy: the saved state", () => {
         ...setup.config,
         hostPolicy: { ...setup.config.hostPolicy, allowBindMounts: [], allowHostNetwork: false },
       });
-      const after = new AgentClient({ endpoint: setup.endpoint, timeoutMs: 20000, retries: 0 });
+      const after = new AgentClient({
+        endpoint: setup.endpoint,
+        timeoutMs: 20000,
+        retries: 0,
+        curve: setup.curve,
+      });
       try {
         expect((await after.call("list", {})).deployments).toEqual([]);
         expect(await containersOfNode(setup.nodeId)).toEqual([]);

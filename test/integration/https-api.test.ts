@@ -98,6 +98,7 @@ describe("HTTPS on the fleet API and the agent REST API", () => {
         mqtt: { url: MQTT_URL, topicPrefix: prefix },
         fleet: { stateFile: path.join(dir, `fleet-${uniqueName("s")}.json`) },
         api: { enabled: true, token, tokenFile: path.join(dir, "api-token"), ...api },
+        security: { dir: path.join(dir, "fleet-identity") },
       },
       "test driver config",
     );

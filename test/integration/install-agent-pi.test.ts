@@ -16,6 +16,7 @@ import { loadConfig } from "@openiotfog/shared";
 import { agentConfigSchema } from "@openiotfog/edge-agent";
 import { ARM64_NODE, mappedFiles, requireArm64 } from "../helpers/arm64";
 import { stopProcess } from "../helpers/processes";
+import { enrollTestNode } from "../helpers/fleet";
 import { freePort, requireMqtt, uniqueName } from "../helpers/services";
 import { DiscoveryWatcher, REPO, clearRetained } from "./agent-helpers";
 
@@ -101,6 +102,9 @@ describe("scripts/install-agent-pi.sh (Raspberry Pi OS 64-bit)", () => {
     const opt = path.join(root, "opt/openiotfog");
     const exec = /^ExecStart=\S+\s+(.*)$/m.exec(readFileSync(UNIT, "utf8"))?.[1] ?? "";
     const flags = exec.split(/\s+/).filter((t) => t.startsWith("--") && t !== "--config");
+    // Enrolled in the test fleet (what the operator's join step does), into the installed data directory's
+    // default security dir: the agent refuses to start unenrolled.
+    await enrollTestNode(nodeId, path.join(root, "var/lib/iotfog/security"));
     watcher = await DiscoveryWatcher.start(prefix);
     const t0 = Date.now();
     // The installed configuration file, pointed at this test's broker, topic prefix, ports and data directory

@@ -78,8 +78,13 @@ describe("a real Mosquitto restarted under a running fleet", () => {
       driver: { mqtt: { url: broker.url, topicPrefix: prefix }, fleet: { nodeExpiryMs: 3000 } },
     });
     await h.waitForNodes(2);
-    for (const a of fleet.agents) {
-      const client = new AgentClient({ endpoint: a.endpoint.advertise, timeoutMs: 20000, retries: 0 });
+    for (const [i, a] of fleet.agents.entries()) {
+      const client = new AgentClient({
+        endpoint: a.endpoint.advertise,
+        timeoutMs: 20000,
+        retries: 0,
+        curve: fleet.setups[i]!.curve,
+      });
       try {
         const { deployment } = await client.call("deploy", {
           deploymentId: uniqueName("keep"),

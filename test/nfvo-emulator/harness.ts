@@ -23,6 +23,7 @@ import {
   waitFor,
   type TempVhost,
 } from "../helpers/services";
+import { testFleetDir } from "../helpers/fleet";
 import { NfvoEmulator, type NfvoEmulatorOptions } from "./emulator";
 import { getQueues } from "./management";
 
@@ -83,6 +84,8 @@ export async function startDriverHarness(
   try {
     await emulator.start();
     const input: DriverConfigInput = {
+      // The test process's fleet: the agents the tests start are enrolled in it (CurveZMQ on).
+      security: { dir: testFleetDir() },
       ...opts.driver,
       vnfm: { stateFile: path.join(stateDir, "vnfm.json"), ...opts.driver?.vnfm },
       fleet: { stateFile: path.join(stateDir, "fleet.json"), ...opts.driver?.fleet },

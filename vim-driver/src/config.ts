@@ -145,10 +145,31 @@ export const driverConfigSchema = z
     api: apiConfigSchema,
     /** Prometheus metrics (docs/metrics.md). */
     metrics: driverMetricsConfigSchema,
+    /** Fleet identity and CurveZMQ (docs/security.md). */
+    security: z
+      .object({
+        /** `curve` (default): agents are reached over CurveZMQ with their enrolled keys. `insecure`: plain ZeroMQ. */
+        mode: z.enum(["curve", "insecure"]).default("curve"),
+        /** The fleet key pair, enrolled nodes and join tokens (mode-600 files). */
+        dir: z.string().min(1).default(".iotfog/fleet"),
+      })
+      .strict()
+      .default({}),
     log: logConfigSchema,
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (
+      c.security.mode === "insecure" &&
+      c.api.enabled &&
+      !/^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(c.api.host)
+    ) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["api", "host"],
+        message: `${c.api.host} is not a loopback address: security.mode insecure is refused on a network bind`,
+      });
+    }
     if (c.openbaton.retryMaxMs < c.openbaton.retryInitialMs) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,

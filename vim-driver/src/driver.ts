@@ -10,12 +10,19 @@ import { LiveFleet } from "./openbaton/fleet/live-fleet";
 import { PluginServer } from "./openbaton/plugin-server";
 import { readBrokerCa } from "./openbaton/registration";
 import { VimService } from "./openbaton/vim-service";
+import { FleetSecurity } from "./security/fleet-security";
+import { TrustDistributor } from "./security/trust-distributor";
 import { buildVnfm } from "./vnfm";
 
 /** Composition root of the driver side: wires its components in start order. */
 export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
-  logger.info("driver configured", { mqtt: config.mqtt.url, openbaton: config.openbaton.enabled });
-  const components: Component[] = [new KeepAlive()];
+  logger.info("driver configured", {
+    mqtt: config.mqtt.url,
+    openbaton: config.openbaton.enabled,
+    security: config.security.mode === "curve" ? "curve" : "INSECURE (security.mode: insecure)",
+  });
+  const security = new FleetSecurity(config.security, logger.child({ part: "security" }));
+  const components: Component[] = [new KeepAlive(), security];
   // One FleetView and one Orchestrator serve the API, the VIM service and the VNFM.
   const shared = createFleetView(config, logger);
   const metrics = new DriverMetrics({ nodes: () => shared.view.nodes() });
@@ -25,12 +32,28 @@ export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
     requestTimeoutMs: config.agents.requestTimeoutMs,
     attempts: config.agents.attempts,
     logger: logger.child({ part: "agents" }),
+    curveKeys: (nodeId) => security.clientKeys(nodeId),
   });
-  components.push(shared.view, agents);
+  const trust = new TrustDistributor({
+    security,
+    agents,
+    online: () =>
+      shared.view
+        .nodes()
+        .filter((n) => n.online)
+        .map((n) => n.nodeId),
+    onFleetChange: (listener) => shared.view.onChange(listener),
+    logger: logger.child({ part: "trust" }),
+  });
+  components.push(shared.view, agents, trust);
   let orchestrator: Orchestrator;
   if (config.api.enabled) {
     // Fleet REST API, web GUI and the Open-Baton-independent deploy path (docs/operator.md).
-    const surfaces = buildOperatorSurfaces(config, agents, logger, { fleet: shared, metrics });
+    const surfaces = buildOperatorSurfaces(config, agents, logger, {
+      fleet: shared,
+      metrics,
+      security: { security, trust },
+    });
     components.push(...surfaces.components);
     orchestrator = surfaces.orchestrator;
   } else {

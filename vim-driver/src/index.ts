@@ -6,3 +6,6 @@ export * from "./metrics/driver-metrics";
 export * from "./metrics/config";
 export * from "./metrics/server";
 export * from "./metrics/targets";
+export * from "./security/fleet-identity";
+export * from "./security/fleet-security";
+export * from "./security/trust-distributor";

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { registerDeployCommands } from "./deploy";
+import { registerFleetCommands } from "./fleet";
 import { registerNodeCommands } from "./nodes";
 import { registerWorkloadCommands } from "./workloads";
 
@@ -8,6 +9,7 @@ export function registerOperatorCommands(program: Command): void {
   registerNodeCommands(program);
   registerDeployCommands(program);
   registerWorkloadCommands(program);
+  registerFleetCommands(program);
 }
 
 export { resolveTarget, ApiClient, DEFAULT_API_URL, DEFAULT_TOKEN_FILE } from "./api-client";

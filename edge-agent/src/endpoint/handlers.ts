@@ -7,6 +7,7 @@ import {
   type HostPolicy,
   type LabelsChange,
   type LabelsSetResult,
+  type Trust,
 } from "@openiotfog/shared";
 import type { DeploymentManager } from "../deploy/manager";
 import type { DeployFn } from "../deploy/pipeline";
@@ -28,6 +29,8 @@ export interface HandlerDeps {
   labels: { change(change: LabelsChange): Promise<LabelsSetResult> };
   /** The host-safety policy: `networks.create` may use only the drivers it allows. */
   hostPolicy: HostPolicy;
+  /** The node's trust list: a trust.update is checked against the fleet keys in force (security/). */
+  security: { update(trust: Trust, mac: string): Promise<Trust> };
 }
 
 /** Every command of the protocol, mapped onto the agent's parts. Params arrive validated. */
@@ -85,5 +88,9 @@ export function commandHandlers(d: HandlerDeps): CommandHandlers {
     },
     "networks.remove": async (p) => ({ name: p.name, removed: await d.runtime.removeNetwork(p.name) }),
     "labels.set": (p) => d.labels.change(p),
+    "trust.update": async (p) => {
+      const trust = await d.security.update(p.trust, p.mac);
+      return { issuedAt: trust.issuedAt, fleetKeys: trust.fleetKeys };
+    },
   };
 }

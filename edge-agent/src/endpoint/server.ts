@@ -2,6 +2,9 @@ import { Router } from "zeromq";
 import type { ZodType, ZodTypeDef } from "zod";
 import {
   DEFAULT_LIMITS,
+  curveContext,
+  makeCurveServer,
+  type CurveServer,
   IotFogError,
   LimitRefusals,
   agentCommands,
@@ -22,6 +25,7 @@ import {
 } from "@openiotfog/shared";
 import { advertisedAddress } from "./address";
 import { REPLAYED, ReplyCache } from "./reply-cache";
+import type { NodeSecurity } from "../security/node-security";
 
 export interface HandlerContext {
   id: string;
@@ -49,6 +53,8 @@ export interface CommandEndpointOptions {
   clockSkewToleranceMs: number;
   /** Requests handled at once; beyond it a request gets a retryable UNAVAILABLE reply. */
   maxInFlight?: number;
+  /** CurveZMQ with the node's keys and trust list; absent or off: plain ZeroMQ (security.mode insecure). */
+  security?: NodeSecurity;
 }
 
 const ATTACHED = Symbol("attached");
@@ -79,6 +85,7 @@ export class CommandEndpoint implements Component {
   private bound = "";
   /** Requests refused because maxInFlight were being handled. */
   readonly busyRefusals: LimitRefusals;
+  private curve: CurveServer | undefined;
 
   constructor(
     private readonly opts: CommandEndpointOptions,
@@ -94,25 +101,50 @@ export class CommandEndpoint implements Component {
   }
 
   async start(): Promise<void> {
+    this.bound = await this.open(this.opts.bind);
+    this.logger.info("command endpoint listening", {
+      bind: this.bound,
+      advertise: this.advertise,
+      security: this.secured ? "curve" : "INSECURE (plain ZeroMQ, anyone who reaches it is obeyed)",
+    });
+  }
+
+  private get secured(): boolean {
+    return this.opts.security?.enabled === true;
+  }
+
+  /** Creates the ROUTER (a CURVE server when security is on), binds it and starts its receive loop. */
+  private async open(address: string): Promise<string> {
     // libzmq drops the connection of a peer whose message exceeds maxMessageSize; keep that hard cap well above
     // our own limits so a merely too-large frame still gets an error reply.
     const socket = new Router({
       linger: 0,
+      context: curveContext,
       maxMessageSize: 4 * (this.opts.maxEnvelopeBytes + this.opts.maxAttachmentBytes),
     });
+    const security = this.opts.security;
+    if (security?.enabled === true) {
+      this.curve = await makeCurveServer(
+        socket,
+        security.keys.secretKey,
+        security.domain("commands"),
+        security.policy("command endpoint"),
+      );
+    }
     try {
-      await socket.bind(this.opts.bind);
+      await socket.bind(address);
     } catch (e) {
-      socket.close();
+      if (this.curve === undefined) socket.close();
+      else await this.curve.close();
+      this.curve = undefined;
       throw new IotFogError(
         "UNAVAILABLE",
-        `cannot bind the command endpoint to ${this.opts.bind}: ${errorMessage(e)}`,
+        `cannot bind the command endpoint to ${address}: ${errorMessage(e)}`,
       );
     }
     this.socket = socket;
-    this.bound = socket.lastEndpoint ?? this.opts.bind;
     this.loop = this.receive(socket);
-    this.logger.info("command endpoint listening", { bind: this.bound, advertise: this.advertise });
+    return socket.lastEndpoint ?? address;
   }
 
   /** The address clients should use (config `zmq.advertise`, or the bound one made reachable). */
@@ -123,7 +155,10 @@ export class CommandEndpoint implements Component {
   async stop(): Promise<void> {
     const socket = this.socket;
     this.socket = undefined;
-    socket?.close();
+    // A CURVE server's socket is closed by its CurveServer, which lets libzmq end the socket's monitor first.
+    if (this.curve === undefined) socket?.close();
+    else await this.curve.close();
+    this.curve = undefined;
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
     this.replies.clear();

@@ -11,6 +11,7 @@ import {
   type Logger,
 } from "@openiotfog/shared";
 import type { EventBus } from "../monitoring/bus";
+import type { NodeSecurity } from "../security/node-security";
 import type { ForwardingConfig } from "./config";
 import { chooseForwardTarget, type ForwardCandidate, type Forwarding } from "./decide";
 
@@ -19,6 +20,7 @@ export type DeploySender = (
   endpoint: string,
   params: DeployParams,
   timeoutMs: number,
+  nodeId: string,
 ) => Promise<DeployResult>;
 
 export interface DeployForwarderOptions {
@@ -31,6 +33,8 @@ export interface DeployForwarderOptions {
   send?: DeploySender;
   /** Open connections to peers; default DEFAULT_LIMITS.peerConnections. */
   maxClients?: number;
+  /** This node's keys and the enrolled peers' keys: forwarding connects with CurveZMQ when security is on. */
+  security?: NodeSecurity;
 }
 
 /** Forwards remembered per deployment id, so a retried request goes where the first one went. */
@@ -51,13 +55,27 @@ export class DeployForwarder implements Component {
   private readonly send: DeploySender;
 
   constructor(private readonly opts: DeployForwarderOptions) {
-    this.send = opts.send ?? ((endpoint, params, timeoutMs) => this.viaClient(endpoint, params, timeoutMs));
+    this.send =
+      opts.send ??
+      ((endpoint, params, timeoutMs, nodeId) => this.viaClient(endpoint, params, timeoutMs, nodeId));
     this.clients = new AgentClientCache(
       "peer connections",
       opts.maxClients ?? DEFAULT_LIMITS.peerConnections,
       opts.logger,
-      (endpoint) =>
-        new AgentClient({ endpoint, timeoutMs: opts.config.timeoutMs, retries: 1, logger: opts.logger }),
+      (endpoint, key) => {
+        // key: "<nodeId>|<the peer's enrolled key>" (empty with security off)
+        const serverKey = key.slice(key.indexOf("|") + 1);
+        const security = opts.security;
+        return new AgentClient({
+          endpoint,
+          timeoutMs: opts.config.timeoutMs,
+          retries: 1,
+          logger: opts.logger,
+          ...(security?.enabled === true && serverKey !== ""
+            ? { curve: { ...security.keys, serverKey } }
+            : {}),
+        });
+      },
     );
   }
 
@@ -109,7 +127,12 @@ export class DeployForwarder implements Component {
       tried.push(decision.nodeId);
       const forwarded = { ...params, devices: decision.devices, forward: decision.next };
       try {
-        const result = await this.send(decision.endpoint, forwarded, this.opts.config.timeoutMs);
+        const result = await this.send(
+          decision.endpoint,
+          forwarded,
+          this.opts.config.timeoutMs,
+          decision.nodeId,
+        );
         const route = routeOf(result) ?? [...decision.next.visited, result.deployment.nodeId];
         this.remember(params.deploymentId, decision.nodeId, decision.endpoint);
         this.opts.bus.emit({
@@ -149,8 +172,26 @@ export class DeployForwarder implements Component {
     }
   }
 
-  private async viaClient(endpoint: string, params: DeployParams, timeoutMs: number): Promise<DeployResult> {
-    const client = this.clients.get(endpoint, endpoint);
+  private async viaClient(
+    endpoint: string,
+    params: DeployParams,
+    timeoutMs: number,
+    nodeId: string,
+  ): Promise<DeployResult> {
+    const security = this.opts.security;
+    let serverKey = "";
+    if (security?.enabled === true) {
+      // The peer's key from the driver's trust list: a key in its MQTT presence would prove nothing.
+      const key = security.peerKey(nodeId);
+      if (key === undefined) {
+        throw new IotFogError(
+          "UNAVAILABLE",
+          `peer ${nodeId} is not an enrolled node in this node's trust list`,
+        );
+      }
+      serverKey = key;
+    }
+    const client = this.clients.get(`${nodeId}|${serverKey}`, endpoint);
     // A fresh request id: the peer's deploy is idempotent by deployment id, which covers retries of the chain.
     return client.call("deploy", params, { timeoutMs });
   }

@@ -1,30 +1,69 @@
 import { Subscriber } from "zeromq";
-import { errorMessage, type Component, type Logger } from "@openiotfog/shared";
+import {
+  IotFogError,
+  errorMessage,
+  curveContext,
+  makeCurveServer,
+  type Component,
+  type CurveServer,
+  type Logger,
+} from "@openiotfog/shared";
 import { bindOrClose } from "../monitoring/zmq-bind";
+import { isLoopbackAddress } from "../security/config";
+import type { NodeSecurity } from "../security/node-security";
 import { MAX_HARDWARE_EVENT_BYTES, type HardwareEventHandler } from "./handler";
 
 /**
  * The hardware event endpoint: a SUB socket the agent binds, to which any number of third-party listeners
  * connect PUB (or XPUB) sockets. ZeroMQ fans them in, so listeners need no registration and may come and go.
+ * On loopback (the default) it is plain ZeroMQ for the node's own listeners; a network bind is refused unless
+ * CurveZMQ is on, and then only the fleet's and enrolled peers' keys may publish to it.
  */
 export class HardwareEventEndpoint implements Component {
   readonly name = "hardware-events";
   private socket: Subscriber | undefined;
   private loop: Promise<void> | undefined;
   private bound = "";
+  private curve: CurveServer | undefined;
 
   constructor(
     private readonly address: string,
     private readonly handler: HardwareEventHandler,
     private readonly logger: Logger,
+    private readonly security?: NodeSecurity,
   ) {}
 
   async start(): Promise<void> {
     // Oversized messages make ZeroMQ drop the sender's connection; leave room above our own limit so a
     // slightly too large event is still received, counted and reported.
-    const socket = new Subscriber({ linger: 0, maxMessageSize: MAX_HARDWARE_EVENT_BYTES * 4 });
+    const socket = new Subscriber({
+      linger: 0,
+      maxMessageSize: MAX_HARDWARE_EVENT_BYTES * 4,
+      context: curveContext,
+    });
     socket.subscribe();
-    this.bound = await bindOrClose(socket, this.address, "hardware event endpoint");
+    if (!isLoopbackAddress(this.address)) {
+      if (this.security?.enabled !== true) {
+        socket.close();
+        throw new IotFogError(
+          "CONFIG_INVALID",
+          `hardware.bind ${this.address} is not a loopback address: a network bind needs CurveZMQ (security.mode curve)`,
+        );
+      }
+      this.curve = await makeCurveServer(
+        socket,
+        this.security.keys.secretKey,
+        this.security.domain("hardware"),
+        this.security.policy("hardware event endpoint"),
+      );
+    }
+    try {
+      this.bound = await bindOrClose(socket, this.address, "hardware event endpoint");
+    } catch (e) {
+      await this.curve?.close();
+      this.curve = undefined;
+      throw e;
+    }
     this.socket = socket;
     this.loop = this.receive(socket);
     this.logger.info("hardware event endpoint listening", { address: this.bound });
@@ -51,7 +90,10 @@ export class HardwareEventEndpoint implements Component {
   async stop(): Promise<void> {
     const socket = this.socket;
     this.socket = undefined;
-    socket?.close();
+    // A CURVE server's socket is closed by its CurveServer, which lets libzmq end the socket's monitor first.
+    if (this.curve === undefined) socket?.close();
+    else await this.curve.close();
+    this.curve = undefined;
     await this.loop;
   }
 }

@@ -8,6 +8,7 @@ import { HardwareEventEndpoint } from "./endpoint";
 import { HardwareEventHandler } from "./handler";
 import { UdevListener, hasUdevadm, type UsbClassifier } from "./udev";
 import { DeviceUsageTracker } from "./usage";
+import type { NodeSecurity } from "../security/node-security";
 
 /** The configuration sections the hardware parts read. */
 export interface HardwareOptions {
@@ -60,6 +61,8 @@ export function createHardwareParts(
   deployments: DeviceUsingDeployments,
   bus: EventBus,
   logger: Logger,
+  /** The node's keys and trust list: a network-bound hardware endpoint needs CurveZMQ. */
+  security?: NodeSecurity,
 ): HardwareParts {
   const log = (part: string): Logger => logger.child({ part });
   // Hot-plug events layered over discovery: the capability service applies the overlay on every scan.
@@ -92,7 +95,7 @@ export function createHardwareParts(
     discovered = found;
     return handler.devices.merge(found);
   });
-  const endpoint = new HardwareEventEndpoint(config.hardware.bind, handler, log("hardware"));
+  const endpoint = new HardwareEventEndpoint(config.hardware.bind, handler, log("hardware"), security);
 
   const tracker = new DeviceUsageTracker(
     {

@@ -7,6 +7,7 @@ import type { MonitoringConfig } from "./config";
 import { ContainerEventWatcher } from "./docker-events";
 import { MqttEventSink } from "./mqtt-sink";
 import { ZmqEventPublisher } from "./zmq-publisher";
+import type { NodeSecurity } from "../security/node-security";
 
 /** The configuration sections monitoring reads. */
 export interface MonitoringOptions {
@@ -42,6 +43,8 @@ export function createMonitoring(
   config: MonitoringOptions,
   presence: MonitoredPresence,
   logger: Logger,
+  /** The node's keys and trust list: the events PUB is a CurveZMQ server with security on. */
+  security?: NodeSecurity,
 ): Monitoring {
   const log = (part: string): Logger => logger.child({ part });
   const bus = new EventBus({
@@ -49,7 +52,7 @@ export function createMonitoring(
     logger: log("events"),
     historySize: config.monitoring.historySize,
   });
-  const events = new ZmqEventPublisher(config.monitoring.pubBind, log("events-pub"));
+  const events = new ZmqEventPublisher(config.monitoring.pubBind, log("events-pub"), security);
   bus.addSink(events);
 
   // Hooked in once MQTT presence has started.

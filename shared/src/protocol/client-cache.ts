@@ -18,7 +18,8 @@ export class AgentClientCache {
     what: string,
     limit: number,
     logger: Logger | undefined,
-    private readonly make: (endpoint: string) => AgentClient,
+    /** Makes the client for `key` at `endpoint` (the key may carry what the client needs, e.g. a peer's public key). */
+    private readonly make: (endpoint: string, key: string) => AgentClient,
   ) {
     this.refusals = new LimitRefusals(what, limit, logger);
   }
@@ -43,9 +44,18 @@ export class AgentClientCache {
         `cannot connect to ${key}: ${this.refusals.limit} connections are all busy; retry later`,
       );
     }
-    const client = this.make(endpoint);
+    const client = this.make(endpoint, key);
     this.clients.set(key, client);
     return client;
+  }
+
+  /** Closes and forgets the clients whose key matches. */
+  closeWhere(match: (key: string) => boolean): void {
+    for (const [key, client] of [...this.clients]) {
+      if (!match(key)) continue;
+      this.clients.delete(key);
+      void client.close();
+    }
   }
 
   /** Closes every client. */

@@ -6,6 +6,7 @@ import { DEFAULT_LIMITS, LimitRefusals } from "../limits";
 import type { Logger } from "../logging";
 import { sleep } from "../backoff";
 import { describeZodError } from "../validation";
+import { curveClientOptions } from "../security/zap";
 import { agentCommands, type AgentCommandName, type CommandParams, type CommandResult } from "./commands";
 import {
   DEFAULT_CHUNK_BYTES,
@@ -34,6 +35,18 @@ export interface AgentClientOptions {
    */
   maxReplyBytes?: number;
   logger?: Logger;
+  /**
+   * CurveZMQ: our key pair and the agent's public key (from its enrollment, never from a presence message).
+   * Without it the socket speaks plain ZeroMQ, which an agent with security on refuses.
+   */
+  curve?: CurveClientKeys;
+}
+
+/** What a CurveZMQ client needs: its own key pair and the server's public key. */
+export interface CurveClientKeys {
+  publicKey: string;
+  secretKey: string;
+  serverKey: string;
 }
 
 /** One settled call: its command, `ok` or the error code, how long it took in all, and attachment bytes sent. */
@@ -126,6 +139,7 @@ export class AgentClient {
       immediate: true,
       sendTimeout: this.timeoutMs,
       maxMessageSize: maxReplyBytes,
+      ...(opts.curve === undefined ? {} : curveClientOptions(opts.curve, opts.curve.serverKey)),
     });
     this.socket.connect(this.endpoint);
     this.receiving = this.receiveLoop();

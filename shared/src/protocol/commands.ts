@@ -3,6 +3,7 @@ import { nodeCapabilitiesSchema } from "../capabilities/model";
 import { imagePlatformSchema } from "../capabilities/platform";
 import { serviceSpecSchema } from "../blueprint/spec";
 import { deviceAssignmentSchema } from "../placement/types";
+import { trustSchema } from "../security/trust";
 
 /**
  * Every agent command with its params and result schema. Both sides validate with these: the agent on receipt
@@ -317,6 +318,20 @@ export const labelsSetResultSchema = z
   .strict();
 export type LabelsSetResult = z.infer<typeof labelsSetResultSchema>;
 
+// ---------------------------------------------------------------------------------------------------- trust
+/** The driver's new trust list for this node (fleet keys, enrolled peers), with its MAC (security/trust.ts). */
+export const trustUpdateParamsSchema = z
+  .object({ trust: trustSchema, mac: z.string().regex(/^[a-f0-9]{64}$/, "must be a hex HMAC-SHA256") })
+  .strict();
+export const trustUpdateResultSchema = z
+  .object({
+    /** The issuedAt of the list the node holds now (an older list than the node's is ignored). */
+    issuedAt: epochMs,
+    /** The fleet keys the node admits now. */
+    fleetKeys: z.array(z.string()),
+  })
+  .strict();
+
 // ---------------------------------------------------------------------------------------------------- registry
 /** Command name → schemas. Commands marked `attachment` carry bytes in the extra frame. */
 export const agentCommands = {
@@ -344,6 +359,7 @@ export const agentCommands = {
   "networks.create": { params: networksCreateParamsSchema, result: networksCreateResultSchema },
   "networks.remove": { params: networksRemoveParamsSchema, result: networksRemoveResultSchema },
   "labels.set": { params: labelsChangeSchema, result: labelsSetResultSchema },
+  "trust.update": { params: trustUpdateParamsSchema, result: trustUpdateResultSchema },
 } as const;
 
 export type AgentCommandName = keyof typeof agentCommands;

@@ -50,6 +50,11 @@ export const validParams: Record<AgentCommandName, unknown> = {
   "networks.create": { name: "net-a", driver: "bridge", subnet: "172.28.0.0/16", gateway: "172.28.0.1" },
   "networks.remove": { name: "net-a" },
   "labels.set": { set: { zone: "a" }, remove: ["old"] },
+  // Well-formed, but signed by no fleet key the agent trusts: refused with UNAUTHORIZED.
+  "trust.update": {
+    trust: { fleetKeys: ["x".repeat(40)], peers: [{ nodeId: "n1", publicKey: "y".repeat(40) }], issuedAt: 1 },
+    mac: SHA,
+  },
 };
 
 const envelope = (command: string, params: unknown) => ({

@@ -22,6 +22,7 @@ import {
   usageQuerySchema,
   whatIfSchema,
 } from "./schemas";
+import { registerEnrollRoute, registerSecurityRoutes, type SecuritySurface } from "./security-routes";
 import type { FleetService } from "./service";
 import { SseStream } from "./sse";
 
@@ -42,6 +43,8 @@ export interface ApiAppOptions {
   streams?: Set<SseStream>;
   /** `GET /metrics` and `/metrics/targets` (Prometheus), with their own token check (API or scrape token). */
   metrics?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Enrollment, join tokens, revocation, rotation (absent: those routes answer UNSUPPORTED). */
+  security?: SecuritySurface;
 }
 
 /** The fleet REST API (and the GUI's static files) as an express 5 application. */
@@ -77,6 +80,8 @@ export function createApiApp(opts: ApiAppOptions): express.Express {
     res.type("application/yaml").send(openapi);
   });
 
+  registerEnrollRoute(api, opts.security);
+
   api.use((req, _res, next) => {
     const header = req.get("authorization") ?? "";
     const m = /^Bearer\s+(\S+)$/i.exec(header);
@@ -91,6 +96,8 @@ export function createApiApp(opts: ApiAppOptions): express.Express {
     if (!sameSecret(m[1], opts.token)) throw new IotFogError("UNAUTHORIZED", "invalid API token");
     next();
   });
+
+  registerSecurityRoutes(api, opts.security);
 
   // ------------------------------------------------------------------------------------------ nodes
   api.get("/nodes", (_req, res) => {

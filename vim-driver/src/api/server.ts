@@ -14,6 +14,7 @@ import {
   type Logger,
 } from "@openiotfog/shared";
 import { createApiApp, type ApiAppOptions } from "./app";
+import type { SecuritySurface } from "./security-routes";
 import type { FleetService } from "./service";
 import type { SseStream } from "./sse";
 
@@ -36,6 +37,7 @@ export interface ApiServerOptions {
   logPollMs?: number;
   /** `GET /metrics` on the same listener. */
   metrics?: ApiAppOptions["metrics"];
+  security?: SecuritySurface;
 }
 
 /** Serves the fleet API and the GUI; on stop ends open event streams so shutdown never hangs on them. */
@@ -57,6 +59,7 @@ export class ApiServer implements Component {
       streams: this.streams,
       ...(this.opts.logPollMs === undefined ? {} : { logPollMs: this.opts.logPollMs }),
       ...(this.opts.metrics === undefined ? {} : { metrics: this.opts.metrics }),
+      ...(this.opts.security === undefined ? {} : { security: this.opts.security }),
     });
     const server = createApiHttpServer(
       app,

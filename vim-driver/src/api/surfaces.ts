@@ -10,6 +10,7 @@ import { agentLabelWriter } from "../fleet/labels";
 import { Orchestrator } from "../fleet/orchestrator";
 import type { DriverMetrics } from "../metrics/driver-metrics";
 import { driverMetricsHandler, driverScrapeTokens } from "../metrics/server";
+import type { SecuritySurface } from "./security-routes";
 import { ApiServer, resolveApiToken } from "./server";
 import { fleetService, type LabelWriter } from "./service";
 
@@ -88,6 +89,7 @@ export function buildOperatorSurfaces(
     writeLabels?: LabelWriter;
     /** Served at /metrics on the API's listener (with config.metrics.enabled). */
     metrics?: DriverMetrics;
+    security?: SecuritySurface;
   } = {},
 ): OperatorSurfaces {
   const own = opts.fleet === undefined;
@@ -124,6 +126,7 @@ export function buildOperatorSurfaces(
       logger,
     }),
     logger: logger.child({ part: "api" }),
+    ...(opts.security === undefined ? {} : { security: opts.security }),
   });
   return { components: own ? [view, api] : [api], view, orchestrator, events, api, token };
 }

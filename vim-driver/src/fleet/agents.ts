@@ -5,6 +5,7 @@ import {
   IotFogError,
   type AgentCallObserver,
   type Component,
+  type CurveClientKeys,
   type LimitRefusals,
   type Logger,
 } from "@openiotfog/shared";
@@ -21,6 +22,11 @@ export interface AgentPoolOptions {
   logger: Logger;
   /** Open connections; default DEFAULT_LIMITS.agentConnections. */
   maxConnections?: number;
+  /**
+   * CurveZMQ keys to reach a node (its key from enrollment); undefined: plain ZeroMQ (security off). Throws for
+   * a node that is not enrolled, so nothing is sent to it.
+   */
+  curveKeys?: (nodeId: string) => CurveClientKeys | undefined;
 }
 
 /**
@@ -32,6 +38,8 @@ export interface AgentPoolOptions {
 export class AgentPool implements Component {
   readonly name = "agent-pool";
   private readonly clients: AgentClientCache;
+  /** The keys of the client being made (set just before the cache's factory runs). */
+  private making: CurveClientKeys | undefined;
 
   constructor(private readonly opts: AgentPoolOptions) {
     this.clients = new AgentClientCache(
@@ -45,6 +53,7 @@ export class AgentPool implements Component {
           timeoutMs: opts.requestTimeoutMs,
           retries: opts.attempts - 1,
           logger: opts.logger,
+          ...(this.making === undefined ? {} : { curve: this.making }),
         }),
     );
   }
@@ -78,6 +87,32 @@ export class AgentPool implements Component {
     if (node.endpoint === undefined) {
       throw new IotFogError("UNAVAILABLE", `node "${nodeId}" has not announced its command endpoint yet`);
     }
-    return this.clients.get(`node "${nodeId}"`, node.endpoint);
+    let curve: CurveClientKeys | undefined;
+    try {
+      curve = this.opts.curveKeys?.(nodeId);
+    } catch (e) {
+      this.clients.closeWhere((key) => key.startsWith(`node "${nodeId}"|`));
+      throw e;
+    }
+    // The keys are part of the cache key: a re-enrolled node or a rotated fleet key makes a new client.
+    this.making = curve;
+    return this.clients.get(
+      `node "${nodeId}"|${curve?.serverKey ?? ""}|${curve?.publicKey ?? ""}`,
+      node.endpoint,
+    );
+  }
+
+  /** Closes the clients of nodes that may no longer be reached (revoked, or their keys changed). */
+  prune(): void {
+    this.clients.closeWhere((key) => {
+      const m = /^node "(.*)"\|(.*)\|(.*)$/.exec(key);
+      if (m?.[1] === undefined) return false;
+      try {
+        const curve = this.opts.curveKeys?.(m[1]);
+        return curve !== undefined && (curve.serverKey !== m[2] || curve.publicKey !== m[3]);
+      } catch {
+        return true;
+      }
+    });
   }
 }

@@ -1,0 +1,5 @@
+export * from "./z85";
+export * from "./keys";
+export * from "./zap";
+export * from "./trust";
+export * from "./join-token";
