@@ -14,8 +14,6 @@ import {
   DOCKER_B_SOCKET,
   MQTT_URL,
   containersOfNode,
-  hasImage,
-  removeContainersByLabel,
   requireDocker,
   requireMqtt,
   requireSecondDocker,
@@ -26,24 +24,16 @@ import type { DriverHarness } from "../nfvo-emulator/harness";
 import { TUTORIAL_IMAGES, ensureTutorialImages } from "../nfvo-emulator/vnfm/images";
 import type { NfvoWithVnfms, NsrRecord } from "../nfvo-emulator/vnfm/nfvo-vnfm";
 import { instances, loadNsd, startNsdHarness } from "../nfvo-emulator/vnfm/nsd-harness";
+import {
+  copiesOf,
+  copyImage,
+  nodeOf,
+  removeNodesFrom,
+  runningOn,
+} from "../nfvo-emulator/vnfm/two-engines";
 import { startInProcess, type TestAgentSetup } from "./agent-helpers";
 
 type Json = Record<string, unknown>;
-const HOSTNAME_LABEL = "org.openiotfog.openbaton.hostname";
-
-const nodeOf = (vcId: string): string => vcId.slice(0, vcId.indexOf(":"));
-const deploymentOf = (vcId: string): string => vcId.slice(vcId.indexOf(":") + 1);
-
-/** `docker save | docker load` between two engines; true when it loaded something. */
-async function copyImage(tag: string, from: Docker, to: Docker): Promise<boolean> {
-  if (await hasImage(to, tag)) return false;
-  const saved = await from.getImage(tag).get();
-  const loading = await to.loadImage(saved);
-  await new Promise<void>((resolve, reject) =>
-    to.modem.followProgress(loading, (e: Error | null) => (e ? reject(e) : resolve())),
-  );
-  return true;
-}
 
 describe("fog VNFM: HEAL of a VNFC on a lost node, the old container removed when the node is back", () => {
   const prefix = uniqueName("iotfog-heal");
@@ -86,44 +76,10 @@ describe("fog VNFM: HEAL of a VNFC on a lost node, the old container removed whe
     await restarted?.stop();
     await h?.close();
     await fleet?.stopAgents();
-    for (const [i, nodeId] of (fleet?.nodeIds ?? []).entries()) {
-      const engine = i === 0 ? engineA : engineB;
-      if (engine === undefined) continue;
-      await removeContainersByLabel("org.openiotfog.node", nodeId, engine);
-      const nets = await engine.listNetworks({ filters: { label: [`org.openiotfog.node=${nodeId}`] } });
-      for (const n of nets)
-        await engine
-          .getNetwork(n.Id)
-          .remove()
-          .catch(() => undefined);
-    }
+    await removeNodesFrom(fleet?.nodeIds ?? [], [engineA, engineB]);
     await fleet?.stop();
     for (const tag of loadedOnB) await engineB.getImage(tag).remove();
   });
-
-  /** The containers of one VNFC hostname on both engines, as `<node>:<deployment>` (running or not). */
-  async function copiesOf(hostname: string): Promise<string[]> {
-    const out: string[] = [];
-    for (const engine of engines) {
-      const list = await engine.listContainers({
-        all: true,
-        filters: { label: [`${HOSTNAME_LABEL}=${hostname}`] },
-      });
-      for (const c of list)
-        out.push(`${c.Labels["org.openiotfog.node"] ?? "?"}:${c.Labels["org.openiotfog.deployment"] ?? "?"}`);
-    }
-    return out.sort();
-  }
-
-  async function running(engine: Docker, vcId: string): Promise<boolean> {
-    const list = await engine.listContainers({
-      all: true,
-      filters: {
-        label: [`org.openiotfog.node=${nodeOf(vcId)}`, `org.openiotfog.deployment=${deploymentOf(vcId)}`],
-      },
-    });
-    return list.length === 1 && list[0]?.State === "running";
-  }
 
   /**
    * Deploys the iperf NSD, stops the agent under iperf-server (its container keeps running there) and heals
@@ -163,7 +119,7 @@ describe("fog VNFM: HEAL of a VNFC on a lost node, the old container removed whe
           ),
       { timeoutMs: 20000, what: "the VNFM's ERROR about the lost node" },
     );
-    expect(await running(engines[lost] as Docker, oldVc)).toBe(true);
+    expect(await runningOn(engines[lost] as Docker, oldVc)).toBe(true);
 
     const reply = await nfvo.healVnfc(nsr, "iperf-server", oldVc, "fog node lost");
     expect(reply?.action).toBe("HEAL");
@@ -176,8 +132,8 @@ describe("fog VNFM: HEAL of a VNFC on a lost node, the old container removed whe
       [newVc, "ACTIVE"],
     ]);
     expect(nsr.status).toBe("ACTIVE");
-    expect(await running(engines[other] as Docker, newVc)).toBe(true);
-    expect(await copiesOf(hostname)).toEqual([oldVc, newVc].sort());
+    expect(await runningOn(engines[other] as Docker, newVc)).toBe(true);
+    expect(await copiesOf(engines, hostname)).toEqual([oldVc, newVc].sort());
     return { nsr, hostname, oldVc, newVc, lost, other };
   }
 
@@ -189,12 +145,12 @@ describe("fog VNFM: HEAL of a VNFC on a lost node, the old container removed whe
 
   /** One copy of the VNFC remains, the healed one, running; then the NSR's release leaves nothing. */
   async function oneCopyThenRelease(healed: Awaited<ReturnType<typeof deployLoseAndHeal>>): Promise<void> {
-    await waitFor(async () => (await copiesOf(healed.hostname)).length === 1, {
+    await waitFor(async () => (await copiesOf(engines, healed.hostname)).length === 1, {
       timeoutMs: 30000,
       what: "the old iperf-server container removed from the returning node",
     });
-    expect(await copiesOf(healed.hostname)).toEqual([healed.newVc]);
-    expect(await running(engines[healed.other] as Docker, healed.newVc)).toBe(true);
+    expect(await copiesOf(engines, healed.hostname)).toEqual([healed.newVc]);
+    expect(await runningOn(engines[healed.other] as Docker, healed.newVc)).toBe(true);
     await nfvo.releaseNsr(healed.nsr);
     await waitFor(
       async () =>

@@ -103,7 +103,10 @@ export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
   }
   if (config.vnfm.enabled) {
     // The fog VNFM shares the broker settings, the fleet and the VimService (the same launch path).
-    components.push(...buildVnfm(config, { vim: service, fleet, agents, metrics }, logger).components);
+    components.push(
+      ...buildVnfm(config, { vim: service, fleet, agents, events: shared.events, metrics }, logger)
+        .components,
+    );
   }
   return new Lifecycle(components, logger);
 }

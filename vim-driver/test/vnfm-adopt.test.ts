@@ -45,7 +45,7 @@ function setup(running: Record<string, boolean>): {
       view.onMessage(nodeTopic(TOPIC_PREFIX, nodeId, "capabilities"), capabilitiesMessage(nodeId));
     },
     // The watch's timer and change listener both run this; tests call it directly.
-    check: () => (fog as unknown as { check(): void }).check(),
+    check: () => (fog as unknown as { watcher: { check(): void } }).watcher.check(),
   };
 }
 
@@ -59,7 +59,7 @@ describe("fault watch over VNFCs adopted after a restart", () => {
     online("pi-1"); // runs d1
     online("pi-2"); // no longer runs d2
     check();
-    const tracked = (fog as unknown as { tracked: Map<string, unknown> }).tracked;
+    const tracked = (fog as unknown as { watcher: { tracked: Map<string, unknown> } }).watcher.tracked;
     // pi-2's agent answered NOT_FOUND for d2: its VNFC is dropped.
     await waitFor(() => !tracked.has("pi-2:d2.s.0"), { what: "d2 dropped after pi-2's inspect answer" });
     // Past the grace pi-3 has still not shown up: the watch reports it.

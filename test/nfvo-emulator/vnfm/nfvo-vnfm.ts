@@ -4,6 +4,7 @@ import { waitFor } from "../../helpers/services";
 import { NfvoEmulator, type NfvoEmulatorOptions, type StoredVim } from "../emulator";
 import { getQueues } from "../management";
 import { OPENBATON_EXCHANGE, PluginException } from "../plugin-caller";
+import { readUpdateVnfr, updateVnfr } from "./update-vnfr";
 
 /**
  * The NFVO's VNF-manager side, written from docs/openbaton-protocol.md §6 on top of the plugin-side
@@ -14,7 +15,8 @@ import { OPENBATON_EXCHANGE, PluginException } from "../plugin-caller";
  * VNFC, `#Hostname=` replaced, VNFC records built from the Servers), MODIFY with the dependency values
  * (DependencyManagement), START — and releases it (RELEASE_RESOURCES, then deleteServerByIdAndWait per VNFC).
  * Also: STOP / START and HEAL of one VNFC, SCALE_OUT with the VNFM's SCALING answered by ScalingTask (NFVO 6.x VnfmManager.addVnfc,
- * VnfStateHandler.executeAction, ScalingTask), SCALE_IN of one VNFC; VNFM registrations and the VNFM-facing
+ * VnfStateHandler.executeAction, ScalingTask), SCALE_IN of one VNFC, the VNFM's UPDATEVNFR merged as UpdatevnfrTask
+ * does (update-vnfr.ts); VNFM registrations and the VNFM-facing
  * listeners survive a broker restart.
  */
 
@@ -292,9 +294,12 @@ export class NfvoWithVnfms extends NfvoEmulator {
       return; // the NFVO's Gson throws; no answer
     }
     this.traffic.push({ direction: "from-vnfm", action: String(body.action), body });
-    let reply: Json;
+    let reply: Json | null | undefined;
     try {
       switch (body.action) {
+        case "UPDATEVNFR":
+          reply = this.updateVnfr(body);
+          break;
         case "GRANT_OPERATION":
           reply = await this.grant(body);
           break;
@@ -310,12 +315,65 @@ export class NfvoWithVnfms extends NfvoEmulator {
     } catch (e) {
       reply = { action: "ERROR", vnfr: body.virtualNetworkFunctionRecord, message: (e as Error).message };
     }
-    this.traffic.push({ direction: "to-vnfm", action: String(reply.action), body: reply });
+    if (reply === undefined) return; // the NFVO's listener threw: no answer at all
+    this.traffic.push({
+      direction: "to-vnfm",
+      action: typeof reply?.action === "string" ? reply.action : "null",
+      body: reply ?? {},
+    });
     const replyTo = msg.properties.replyTo as string | undefined;
     if (replyTo) {
       ch.sendToQueue(replyTo, Buffer.from(JSON.stringify(reply), "utf8"), {
         correlationId: msg.properties.correlationId as string | undefined,
       });
+    }
+  }
+
+  /** Records the NFVO updated on a VNFM's UPDATEVNFR (UpdatevnfrTask), oldest first: the saved record each time. */
+  readonly updates: Json[] = [];
+
+  /**
+   * UPDATEVNFR (VnfStateHandler: a returning task; UpdatevnfrTask, update-vnfr.ts): the record merged into the
+   * stored one and saved, answered `{action: "UPDATEVNFR", vnfr}` (OrVnfmGenericMessage). A record of no known NSR
+   * is answered `null`; a failing merge too, after the NFVO's own ERROR to the VNFM (genericExceptionHandling);
+   * an unreadable message or an endpoint no VNFM registered gets no answer (the listener throws).
+   */
+  private updateVnfr(body: Json): Json | null | undefined {
+    let incoming: Json | undefined;
+    try {
+      incoming = readUpdateVnfr(body);
+    } catch {
+      return undefined;
+    }
+    if (incoming === undefined) return undefined;
+    const nsr = this.nsrs.get(String(incoming.parent_ns_id));
+    if (nsr === undefined) return null;
+    const endpoint = [...this.endpoints.values()].find((e) => e.type === incoming.endpoint);
+    if (endpoint === undefined) return undefined;
+    const stored = [...nsr.vnfrs.values()].find((v) => v.id === incoming.id);
+    try {
+      if (stored === undefined) throw new Error("java.lang.NullPointerException: vnfrRepository.findOne");
+      const saved = updateVnfr(stored, incoming);
+      const history = Array.isArray(saved.lifecycle_event_history) ? saved.lifecycle_event_history : [];
+      saved.lifecycle_event_history = [
+        ...history,
+        {
+          event: "UPDATE",
+          description: "The VNFR was correctly updated",
+          executed_in: new Date().toISOString(),
+        },
+      ];
+      nsr.vnfrs.set(String(saved.name), saved);
+      nsr.status = [...nsr.vnfrs.values()].every((v) => v.status === "ACTIVE") ? "ACTIVE" : "ERROR";
+      this.updates.push(structuredClone(saved));
+      return { action: "UPDATEVNFR", vnfr: saved };
+    } catch (e) {
+      const message = (e as Error).message;
+      nsr.errors.push(message);
+      void this.sendToVnfm(endpoint.type, { action: "ERROR", vnfr: incoming, message }).catch(
+        () => undefined,
+      );
+      return null;
     }
   }
 

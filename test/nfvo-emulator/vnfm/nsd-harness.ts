@@ -54,11 +54,16 @@ export async function startNsdHarness(opts: {
   vnfmType: string;
   nodes: number;
   launchTimeoutMs: number;
+  /** `vnfm.autoHeal` (default false). */
+  autoHeal?: boolean;
 }): Promise<{ h: DriverHarness; nfvo: NfvoWithVnfms }> {
   const started = await startVnfmHarness({
     vnfmType: opts.vnfmType,
     topicPrefix: opts.topicPrefix,
-    driver: { launchTimeoutMs: opts.launchTimeoutMs, vnfm: { faultCheckMs: 300 } },
+    driver: {
+      launchTimeoutMs: opts.launchTimeoutMs,
+      vnfm: { faultCheckMs: 300, ...(opts.autoHeal === undefined ? {} : { autoHeal: opts.autoHeal }) },
+    },
   });
   try {
     await started.nfvo.registerVim(started.h.vim);

@@ -20,7 +20,7 @@ import {
   type ReplicaRef,
 } from "./reconcile-plan";
 import { ReplicaNotes, type ReplicaNote } from "./reconcile-notes";
-import type { ReplicaStarter } from "./starter";
+import type { NetworksFor, ReplicaStarter } from "./starter";
 import type { DeploymentRecord, ReplicaRecord } from "./types";
 
 export interface ReconcilerOptions {
@@ -67,6 +67,7 @@ export class Reconciler implements Component {
   private readonly lostSince = new Map<string, number>();
   private startedAt: number | undefined;
   private readonly notes: ReplicaNotes;
+  private networksFor: NetworksFor | undefined;
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.now = opts.now ?? Date.now;
@@ -90,6 +91,14 @@ export class Reconciler implements Component {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     await this.running;
+  }
+
+  /**
+   * Networks (with aliases) a replica started by the reconciler is attached to on its new node; default: its
+   * spec's. The Open Baton side sets it: a VNFC's virtual-link networks are per node.
+   */
+  useNetworks(networksFor: NetworksFor): void {
+    this.networksFor = networksFor;
   }
 
   /** Starts a pass now, or one more right after the running one. */
@@ -333,6 +342,7 @@ export class Reconciler implements Component {
             data: { ...p },
           });
         },
+        this.networksFor,
       );
       if (record !== undefined) {
         record.state = info.state;

@@ -11,6 +11,7 @@ import {
   type ConstraintInput,
   type DeviceRequirement,
   type PortMapping,
+  type Preference,
   type RestartPolicy,
   type ServiceResources,
   type VolumeMount,
@@ -65,6 +66,11 @@ export const fogSpecV1Schema = z
      * VNFC by them, besides its hostname.
      */
     aliases: z.record(z.array(networkAliasSchema)).default({}),
+    /**
+     * What the fleet does when the VNFC's node is lost: `keep` (default) waits for the node (the NFVO heals),
+     * `replace` places it again elsewhere (the fog VNFM with `vnfm.autoHeal`, which then tells the NFVO).
+     */
+    onNodeLoss: z.enum(["replace", "keep"]).optional(),
   })
   .strict();
 export type FogSpecV1 = z.infer<typeof fogSpecV1Schema>;
@@ -91,6 +97,10 @@ export interface FogSpec {
   dns: string[];
   /** Extra DNS names per virtual link; the VNFC hostname is always one. */
   aliases: Record<string, string[]>;
+  /** The fleet's node-loss policy for the VNFC; default `keep` (the NFVO heals). */
+  onNodeLoss?: "replace" | "keep";
+  /** Placement preferences; in memory only (a relaunch that prefers its node), not part of the v1 format. */
+  preferences?: Preference[];
 }
 
 type FogSpecV1Input = z.input<typeof fogSpecV1Schema>;
@@ -145,6 +155,7 @@ export function fogSpecToV1(spec: FogSpec): FogSpecV1Input {
     ...(spec.hostname === undefined ? {} : { hostname: spec.hostname }),
     dns: spec.dns,
     aliases: spec.aliases,
+    ...(spec.onNodeLoss === undefined ? {} : { onNodeLoss: spec.onNodeLoss }),
   };
 }
 

@@ -116,9 +116,16 @@ export function translateLaunch(
       resources,
       restart: fog?.restart ?? "unless-stopped",
       constraints: constraintSet,
-      labels: { ...(fog?.labels ?? {}), "org.openiotfog.openbaton.hostname": req.hostname },
-      // The NFVO heals a VNFC of a lost node (HEAL through the VNFM): the fleet waits for the node meanwhile.
-      failover: { onNodeLoss: "keep" },
+      labels: {
+        ...(fog?.labels ?? {}),
+        "org.openiotfog.openbaton.hostname": req.hostname,
+        // Declared with the spec, so the fleet attaches a VNFC it places again to the same links (FogNetworks).
+        [VIRTUAL_LINKS_LABEL]: JSON.stringify(Object.fromEntries(aliases)),
+      },
+      ...(fog?.preferences === undefined ? {} : { preferences: fog.preferences }),
+      // By default the NFVO heals a VNFC of a lost node (HEAL through the VNFM) and the fleet waits for the node;
+      // `replace` comes from the fog VNFM with autoHeal, which tells the NFVO of the move (UPDATEVNFR).
+      failover: { onNodeLoss: fog?.onNodeLoss ?? "keep" },
       // Inside the container, `hostname` says what the NFVO calls the VNFC (as Server.hostName does).
       hostname: fog?.hostname ?? containerHostName(req.hostname),
       ...(fog !== undefined && fog.dns.length > 0 ? { dns: fog.dns } : {}),
@@ -128,6 +135,9 @@ export function translateLaunch(
   );
   return { spec, aliases };
 }
+
+/** A VNFC's virtual links with their DNS names, `{"<link>": ["<hostname>", ...]}`, as a label of its spec. */
+export const VIRTUAL_LINKS_LABEL = "org.openiotfog.openbaton.links";
 
 /** Docker-safe, reversible for ordinary virtual-link names (letters, digits, '-', '_'). */
 export function slugOf(name: string): string {

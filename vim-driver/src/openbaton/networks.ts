@@ -1,8 +1,18 @@
-import { IotFogError, fogNetworkName, parseFogNetworkName, type NetworkAttachment } from "@openiotfog/shared";
+import { z } from "zod";
+import {
+  IotFogError,
+  fogNetworkName,
+  parseFogNetworkName,
+  parseWith,
+  type NetworkAttachment,
+  type ServiceSpec,
+} from "@openiotfog/shared";
 import type { DriverConfig } from "../config";
 import type { DockerNetwork, NetworkParam } from "./catalogue";
 import { onLiveNodes, type NodeCalls } from "./fleet/node-calls";
-import { slugOf } from "./launch-translation";
+import { VIRTUAL_LINKS_LABEL, slugOf } from "./launch-translation";
+
+const virtualLinksSchema = z.record(z.array(z.string()));
 
 /**
  * The VIM's networks: one Docker network per virtual link on every node (per node, because in a lab several agents
@@ -91,6 +101,23 @@ export class FogNetworks {
   }
 
   /** The per-node Docker networks of the virtual links, created on the chosen node if it lacks them. */
+  /**
+   * The networks of a replica the fleet's reconciler starts on `nodeId` (placed again, re-created): for a VNFC its
+   * virtual links' networks on that node with its DNS names (the links label of its spec), else its spec's own.
+   */
+  async forReplica(nodeId: string, spec: ServiceSpec): Promise<NetworkAttachment[]> {
+    const links = spec.labels[VIRTUAL_LINKS_LABEL];
+    if (links === undefined) return (spec.networks ?? []).map((name) => ({ name }));
+    let raw: unknown = links;
+    try {
+      raw = JSON.parse(links);
+    } catch {
+      // not JSON: parseWith below says what it expected
+    }
+    const parsed = parseWith(virtualLinksSchema, raw, `label ${VIRTUAL_LINKS_LABEL} of ${spec.name}`);
+    return this.attachments(nodeId, new Map(Object.entries(parsed)));
+  }
+
   async attachments(nodeId: string, aliases: Map<string, string[]>): Promise<NetworkAttachment[]> {
     const client = this.calls.agents.client(nodeId);
     return Promise.all(

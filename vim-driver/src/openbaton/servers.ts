@@ -1,6 +1,7 @@
 import { deploymentOfAgentId, errorMessage, parseServerExtId, serverExtId } from "@openiotfog/shared";
 import type { DeploymentFlavour, Server } from "./catalogue";
 import { serverStatus } from "./catalogue";
+import { nodeAddress } from "./fleet/live-fleet";
 import type { NodeCalls } from "./fleet/node-calls";
 import type { VnfcDeployments } from "./fleet/vnfc-deployments";
 import { PendingRemovals } from "./pending-removals";
@@ -56,6 +57,23 @@ export class FogServers {
     });
   }
 
+  /**
+   * What was remembered of a server the fleet's reconciler placed again on another node (same agent deployment
+   * id, `on_node_loss: replace`), now kept under its new extId with the new node's address.
+   */
+  private movedTo(nodeId: string, agentDeploymentId: string): PlacedServer | undefined {
+    for (const [extId, server] of this.placed) {
+      const ref = parseServerExtId(extId);
+      if (ref?.agentDeploymentId !== agentDeploymentId || ref.nodeId === nodeId) continue;
+      const node = this.calls.fleet.liveNode(nodeId);
+      const moved = { ...server, address: node ? nodeAddress(node) : nodeId };
+      this.placed.delete(extId);
+      this.placed.set(serverExtId(nodeId, agentDeploymentId), moved);
+      return moved;
+    }
+    return undefined;
+  }
+
   /** Remembers what the NFVO asked for a server the launch path just placed. */
   remember(extId: string, server: PlacedServer): void {
     this.placed.set(extId, server);
@@ -63,7 +81,7 @@ export class FogServers {
 
   toServer(r: ServerSource, status = serverStatus(r.state)): Server {
     const extId = serverExtId(r.nodeId, r.agentDeploymentId);
-    const known = this.placed.get(extId);
+    const known = this.placed.get(extId) ?? this.movedTo(r.nodeId, r.agentDeploymentId);
     const ips: Record<string, string[]> = {};
     const floatingIps: Record<string, string> = {};
     if (known) {

@@ -53,6 +53,7 @@ export class VimService implements VimOperations {
     this.images = new FogImages(calls, config.agents.imageTransferTimeoutMs);
     this.networks = new FogNetworks(calls, config.networks);
     this.servers = new FogServers(deployments, calls);
+    orchestrator.reconciler.useNetworks((nodeId, spec) => this.networks.forReplica(nodeId, spec));
     this.launcher = new VnfcLauncher({
       config,
       calls,
@@ -121,6 +122,11 @@ export class VimService implements VimOperations {
 
   async listServer(_vim: VimInstance): Promise<Server[]> {
     return this.servers.list();
+  }
+
+  /** One server as listServer shows it (also one the fleet placed again on another node); undefined: none. */
+  async server(extId: string): Promise<Server | undefined> {
+    return (await this.servers.list()).find((s) => s.extId === extId);
   }
 
   async launch(vim: VimInstance, req: LaunchRequest): Promise<Server> {

@@ -36,6 +36,12 @@ export const vnfmConfigSchema = z
      * launchInstanceAndWait for every VNFC (up to the NFVO's 300 s plugin timeout each).
      */
     rpcTimeoutMs: positiveMs.default(900000),
+    /**
+     * `true`: a VNFC whose node is lost is placed again by the fleet's reconciler itself (`on_node_loss: replace`,
+     * no grace), and the NFVO is told with UPDATEVNFR (new vc_id, hostname, IPs, state). `false`: the fleet waits
+     * for the node, the VNFM reports ERROR and the NFVO decides (HEAL). docs/self-healing.md#open-baton.
+     */
+    autoHeal: z.boolean().default(false),
     /** How often running VNFCs are checked against the fleet (node lost, device detached). */
     faultCheckMs: positiveMs.default(2000),
     /**

@@ -2,6 +2,7 @@ import path from "node:path";
 import type { Component, Logger } from "@openiotfog/shared";
 import type { DriverConfig } from "../config";
 import type { AgentPool } from "../fleet/agents";
+import type { EventLog } from "../fleet/events";
 import { actionOf, type DriverMetrics } from "../metrics/driver-metrics";
 import type { LiveFleet } from "../openbaton/fleet/live-fleet";
 import { readBrokerCa } from "../openbaton/registration";
@@ -21,7 +22,7 @@ export { translateVnf, DOCKER_VNFM_KEYS, FOG_KEYS } from "./translate";
 export type { FogSpec } from "../openbaton/fog-spec";
 export { dependencyEnv } from "./dependencies";
 export { encodeUserdata } from "./userdata";
-export type { FogPort, NfvoPort, FogFault, VnfcHandle, VnfcStatus } from "./ports";
+export type { FogPort, NfvoPort, FogFault, VnfcHandle, VnfcMove, VnfcStatus } from "./ports";
 
 /**
  * The fog VNF manager as components of the driver process: the fault watch first (it needs nothing), then the
@@ -30,7 +31,14 @@ export type { FogPort, NfvoPort, FogFault, VnfcHandle, VnfcStatus } from "./port
  */
 export function buildVnfm(
   config: DriverConfig,
-  parts: { vim: VimService; fleet: LiveFleet; agents: AgentPool; metrics?: DriverMetrics },
+  parts: {
+    vim: VimService;
+    fleet: LiveFleet;
+    agents: AgentPool;
+    /** The fleet's event log: VNFCs the reconciler placed again by itself (`vnfm.autoHeal`). */
+    events?: EventLog;
+    metrics?: DriverMetrics;
+  },
   logger: Logger,
 ): { components: Component[]; manager: VnfManager; server: VnfmServer; fog: FleetFogPort } {
   const ob = config.openbaton;
@@ -41,6 +49,7 @@ export function buildVnfm(
     parts.agents,
     logger.child({ part: "vnfm-fog" }),
     v.faultCheckMs,
+    parts.events,
   );
   const server = new VnfmServer(
     {
@@ -72,6 +81,7 @@ export function buildVnfm(
     encodeUserdata,
     logger: logger.child({ part: "vnfm" }),
     store: new FileVnfmStateStore(stateFile, logger.child({ part: "vnfm-state" })),
+    autoHeal: v.autoHeal,
   });
   server.setHandler(async (body) => {
     parts.metrics?.vnfmMessage(actionOf(body), "in");
@@ -80,6 +90,7 @@ export function buildVnfm(
     return reply;
   });
   fog.onFault((fault) => void manager.reportFault(fault));
+  fog.onMove((move) => void manager.reportMove(move));
   // VNFCs of records from before a restart: watched again once the fleet view has had time to fill.
   fog.adopt(manager.vnfcIds(), config.fleet.nodeExpiryMs + v.faultCheckMs);
   return { components: [fog.watch, server], manager, server, fog };

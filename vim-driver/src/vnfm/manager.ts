@@ -4,8 +4,9 @@ import { VnfmFailure, type VnfmContext } from "./handlers/context";
 import { instantiate } from "./handlers/instantiate";
 import { acknowledge, modify, release, start, stop } from "./handlers/lifecycle";
 import { heal, nfvoError, scaleIn, scaleOut } from "./handlers/scale-heal";
+import { reportMove } from "./auto-heal";
 import { decodeNfvMessage, errorReply, type Json } from "./messages";
-import type { FogFault, FogPort, NfvoPort, UserdataEncoder } from "./ports";
+import type { FogFault, FogPort, NfvoPort, UserdataEncoder, VnfcMove } from "./ports";
 import { instancesOf, recordIn, vcIdOf } from "./records";
 import { VnfrRepository } from "./repository";
 import type { VnfmStateStore } from "./store";
@@ -25,7 +26,16 @@ export interface VnfManagerOptions {
   logger: Logger;
   /** Where the per-record state survives a restart of the process; without one it lives in memory only. */
   store?: VnfmStateStore;
+  /** `vnfm.autoHeal`: VNFCs are launched for the fleet to place again when their node is lost. */
+  autoHeal?: boolean;
 }
+
+const FAULT_TEXT: Record<FogFault["kind"], string> = {
+  "node-lost": "fog node lost",
+  "device-removed": "device detached",
+  "container-failed": "container failed",
+  "not-replaced": "fog node lost, not placed again",
+};
 
 export class VnfManager {
   private readonly ctx: VnfmContext;
@@ -38,6 +48,7 @@ export class VnfManager {
       encodeUserdata: options.encodeUserdata,
       records: new VnfrRepository(options.store, options.logger),
       logger: options.logger,
+      autoHeal: options.autoHeal ?? false,
     };
     const ctx = this.ctx;
     this.handlers = {
@@ -96,24 +107,27 @@ export class VnfManager {
     return runHandler(this.handlers, parseNfvoMessage(action, message));
   }
 
+  /** The fleet placed a VNFC again by itself (`autoHeal`): the record follows and the NFVO gets UPDATEVNFR. */
+  reportMove(move: VnfcMove): Promise<void> {
+    return reportMove(this.ctx, move);
+  }
+
   /**
    * A node running VNFCs was lost, or a device a VNFC needs was detached: tell the NFVO with an asynchronous
    * ERROR (the NFVO marks the VNF record and its NSR ERROR and records the message in the lifecycle history).
    */
   async reportFault(fault: FogFault): Promise<void> {
     for (const state of this.ctx.records.all()) {
+      // The fleet places these again itself (autoHeal): UPDATEVNFR follows, or `not-replaced` if nothing fits.
+      if (fault.kind === "node-lost" && state.spec?.onNodeLoss === "replace") continue;
+      if (fault.kind === "not-replaced" && state.spec?.onNodeLoss !== "replace") continue;
       const hit = instancesOf(state.vnfr).filter((i) => {
         const vcId = vcIdOf(i);
         return vcId !== undefined && fault.vcIds.includes(vcId);
       });
       if (hit.length === 0) continue;
       for (const i of hit) i.state = "ERROR";
-      const what =
-        fault.kind === "node-lost"
-          ? "fog node lost"
-          : fault.kind === "device-removed"
-            ? "device detached"
-            : "container failed";
+      const what = FAULT_TEXT[fault.kind];
       const text = `${what} under ${state.name}: ${fault.detail} (VNFCs ${hit.map((i) => String(i.hostname ?? i.vc_id)).join(", ")} on ${fault.nodeId})`;
       this.ctx.logger.warn("reporting a fog fault to the NFVO", {
         vnfr: state.name,

@@ -58,7 +58,8 @@ export interface FogPort {
 
 /** Something that went wrong under a running VNFC, reported by the fleet (node lost, device detached). */
 export interface FogFault {
-  kind: "node-lost" | "device-removed" | "container-failed";
+  /** `not-replaced`: the VNFC's node is lost and the fleet cannot place it elsewhere (`autoHeal`). */
+  kind: "node-lost" | "device-removed" | "container-failed" | "not-replaced";
   nodeId: string;
   /** VNFCs (extIds) affected; empty means "whatever runs on the node". */
   vcIds: string[];
@@ -71,3 +72,23 @@ export type UserdataEncoder = (input: {
   /** One spec per VDU, keyed by the VDU's label (its name, else parent VDU id), with the images it may use. */
   vdus: Array<{ label: string; images: string[]; spec: FogSpec }>;
 }) => string;
+
+/** Where a VNFC runs, as the driver's `Server` for it says (listServer): what the NFVO's VNFC instance holds. */
+export interface VnfcPlacement {
+  vcId: string;
+  nodeId: string;
+  hostname: string;
+  state: VnfcStatus["state"];
+  /** Virtual link → addresses (the NFVO takes the first). */
+  ips: Record<string, string[]>;
+  /** Where other fog nodes reach the node: the address of a link the Server does not list (after a restart). */
+  address: string;
+  floatingIps: Record<string, string>;
+}
+
+/** A VNFC the fleet's reconciler placed again on another node by itself (`on_node_loss: replace`). */
+export interface VnfcMove {
+  /** The vc_id it had. */
+  from: string;
+  to: VnfcPlacement;
+}

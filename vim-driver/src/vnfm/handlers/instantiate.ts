@@ -22,12 +22,21 @@ function vduLabel(vdu: Vdu, idField: "id" | "parent_vdu"): string {
   return typeof id === "string" && id !== "" ? id : "vdu";
 }
 
+/**
+ * With `vnfm.autoHeal` the fleet places a VNFC of a lost node again itself (the VNFM then sends UPDATEVNFR);
+ * without it the fleet waits for the node and the NFVO heals (the launch translation's default, `keep`).
+ */
+function withNodeLossPolicy(spec: FogSpec, autoHeal: boolean): FogSpec {
+  return autoHeal ? { ...spec, onNodeLoss: "replace" } : spec;
+}
+
 /** The fog spec of every VDU, from the configuration and each VDU's metadata (translate.ts). */
 export function specsOf(
   name: string,
   configuration: Array<[string, string]>,
   vdus: Vdu[],
   idField: "id" | "parent_vdu",
+  autoHeal: boolean,
 ): Array<{ label: string; images: string[]; spec: FogSpec }> {
   const labelled = vdus.map((vdu) => ({ vdu, label: vduLabel(vdu, idField) }));
   const specs = translateVnf({
@@ -46,7 +55,7 @@ export function specsOf(
   return labelled.map(({ vdu, label }) => ({
     label,
     images: vdu.vm_image ?? [],
-    spec: specs.get(label) as FogSpec,
+    spec: withNodeLossPolicy(specs.get(label) as FogSpec, autoHeal),
   }));
 }
 
@@ -61,7 +70,13 @@ export async function instantiate(ctx: VnfmContext, message: InstantiateMessage)
   let userdata: string;
   let spec: FogSpec | undefined;
   try {
-    const vdus = specsOf(message.vnfd.name, configurationPairs(message.vnfd), message.vnfd.vdu, "id");
+    const vdus = specsOf(
+      message.vnfd.name,
+      configurationPairs(message.vnfd),
+      message.vnfd.vdu,
+      "id",
+      ctx.autoHeal,
+    );
     userdata = ctx.encodeUserdata({ vnfr, vdus });
     // The encoder refuses VDUs with different specs: the first is the spec of every VNFC.
     spec = vdus[0]?.spec;

@@ -27,6 +27,7 @@ export async function scaleOut(ctx: VnfmContext, message: ScalingMessage): Promi
     configurationPairs(message.virtualNetworkFunctionRecord),
     message.virtualNetworkFunctionRecord.vdu ?? [],
     "parent_vdu",
+    ctx.autoHeal,
   );
   if (state.spec === undefined) {
     // A record whose spec was not kept: the encoder checks the VDUs agree, as at INSTANTIATE.
