@@ -24,13 +24,7 @@ import type { DriverHarness } from "../nfvo-emulator/harness";
 import { TUTORIAL_IMAGES, ensureTutorialImages } from "../nfvo-emulator/vnfm/images";
 import type { NfvoWithVnfms, NsrRecord } from "../nfvo-emulator/vnfm/nfvo-vnfm";
 import { instances, loadNsd, startNsdHarness } from "../nfvo-emulator/vnfm/nsd-harness";
-import {
-  copiesOf,
-  copyImage,
-  nodeOf,
-  removeNodesFrom,
-  runningOn,
-} from "../nfvo-emulator/vnfm/two-engines";
+import { copiesOf, copyImage, nodeOf, removeNodesFrom, runningOn } from "../nfvo-emulator/vnfm/two-engines";
 import { startInProcess, type TestAgentSetup } from "./agent-helpers";
 
 type Json = Record<string, unknown>;
