@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { keyFingerprint, type Component, type Logger } from "@openiotfog/shared";
-import { NODE_KEY_FILE, TRUST_FILE, joinFleet } from "@openiotfog/edge-agent";
+import { MQTT_CREDENTIALS_FILE, NODE_KEY_FILE, TRUST_FILE, joinFleet } from "@openiotfog/edge-agent";
 import { FleetIdentity } from "@openiotfog/vim-driver";
 
 export interface LocalEnrollmentOptions {
@@ -13,10 +13,14 @@ export interface LocalEnrollmentOptions {
   logger: Logger;
 }
 
-/** True if the node's key in `nodeDir` is the one the fleet has enrolled for `nodeId`, and it has a trust list. */
+/**
+ * True if the node's key in `nodeDir` is the one the fleet has enrolled for `nodeId`, and it has a trust list and
+ * MQTT credentials (a node enrolled before MQTT credentials existed enrolls again, keeping its key).
+ */
 function alreadyEnrolled(identity: FleetIdentity, nodeId: string, nodeDir: string): boolean {
   const keyFile = path.join(nodeDir, NODE_KEY_FILE);
-  if (!existsSync(keyFile) || !existsSync(path.join(nodeDir, TRUST_FILE))) return false;
+  const files = [keyFile, path.join(nodeDir, TRUST_FILE), path.join(nodeDir, MQTT_CREDENTIALS_FILE)];
+  if (!files.every((f) => existsSync(f))) return false;
   const { publicKey } = JSON.parse(readFileSync(keyFile, "utf8")) as { publicKey?: string };
   return identity.node(nodeId)?.publicKey === publicKey;
 }

@@ -14,7 +14,7 @@ import {
 } from "@openiotfog/shared";
 import { agentConfigSchema, buildAgent, resolveAgentConfig } from "@openiotfog/edge-agent";
 import { buildDriver, driverConfigSchema, resolveApiToken } from "@openiotfog/vim-driver";
-import { EmbeddedBroker } from "./broker";
+import { EmbeddedBroker, embeddedBrokerUrl } from "./broker";
 import { UpDeployer } from "./commands/up-deploy";
 import { LocalEnrollment } from "./local-enrollment";
 
@@ -62,18 +62,8 @@ export async function runUp(opts: UpOptions): Promise<void> {
   const logger = createLogger({ component: "up", level: up.log.level, format: up.log.format });
   const mqttUrl = opts.mqttUrl ?? up.mqtt.url;
   const components: Component[] = [];
-  let brokerUrl: string;
-  if (mqttUrl === undefined) {
-    const broker = new EmbeddedBroker(
-      up.mqtt.embeddedHost,
-      up.mqtt.embeddedPort ?? opts.embeddedPort,
-      logger,
-    );
-    components.push(broker);
-    brokerUrl = broker.url;
-  } else {
-    brokerUrl = mqttUrl;
-  }
+  const embeddedPort = up.mqtt.embeddedPort ?? opts.embeddedPort;
+  const brokerUrl = mqttUrl ?? embeddedBrokerUrl(up.mqtt.embeddedHost, embeddedPort);
   const source = opts.config ?? "configuration";
   // The single-machine stack is for people: the fleet API and GUI are on unless the config says otherwise.
   const driverSection = { ...up.driver, api: { enabled: true, ...(up.driver.api as object | undefined) } };
@@ -95,6 +85,18 @@ export async function runUp(opts: UpOptions): Promise<void> {
       throw new IotFogError("CONFIG_NOT_FOUND", `blueprint to deploy not found: ${file}`);
   }
   const log = { level: up.log.level, format: up.log.format };
+  if (mqttUrl === undefined) {
+    // With the fleet's security the embedded broker admits only the driver and enrolled nodes, under the ACL.
+    const secure = driverConfig.security.mode === "curve";
+    components.push(
+      new EmbeddedBroker(
+        up.mqtt.embeddedHost,
+        embeddedPort,
+        logger,
+        secure ? { fleetDir: driverConfig.security.dir, prefix: driverConfig.mqtt.topicPrefix } : undefined,
+      ),
+    );
+  }
   components.push(
     asComponent("driver", buildDriver(driverConfig, createLogger({ component: "driver", ...log }))),
   );

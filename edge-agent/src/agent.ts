@@ -120,6 +120,7 @@ export function createAgent(
     endpoints: () => served.all(),
     deployments: () => deployments.summary(),
     logger: log("presence"),
+    security,
   });
   deployments.observe({ event: (type, data) => presence.publishEvent(type, data) });
   capabilities.on("devices", (changes) => {

@@ -10,6 +10,8 @@ import {
   hexIdSchema,
   hostPolicySchema,
   logConfigSchema,
+  mqttConnectionFields,
+  refineMqttConnection,
 } from "@openiotfog/shared";
 import { forwardingConfigSchema } from "./forwarding/config";
 import { hardwareConfigSchema } from "./hardware/config";
@@ -81,11 +83,13 @@ export const agentConfigSchema = z
     /** Where the agent keeps what it was asked to run (survives reboots); default ./.iotfog/agent-<nodeId>. */
     dataDir: z.string().min(1).optional(),
     role: z.enum(["worker", "manager"]).default("worker"),
+    /**
+     * The broker. With security on and no username here, the agent logs in with the credentials from its
+     * enrollment over mqtts:// (checked against the fleet CA unless caFile says otherwise) or on loopback.
+     */
     mqtt: z
       .object({
-        url: z.string().url().default("mqtt://127.0.0.1:1883"),
-        username: z.string().optional(),
-        password: z.string().optional(),
+        ...mqttConnectionFields,
         topicPrefix: z.string().min(1).default("iotfog"),
         /** The broker publishes our last-will after 1.5 x keepalive of silence: 4 s → offline within 6 s. */
         keepaliveSeconds: z.number().int().min(1).max(600).default(4),
@@ -93,6 +97,7 @@ export const agentConfigSchema = z
         reconnectPeriodMs: ms(100, 1000),
       })
       .strict()
+      .superRefine(refineMqttConnection)
       .default({}),
     zmq: z
       .object({

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { logConfigSchema } from "@openiotfog/shared";
+import { logConfigSchema, mqttConnectionFields, refineMqttConnection } from "@openiotfog/shared";
 import { apiConfigSchema } from "./api/config";
 import { driverMetricsConfigSchema } from "./metrics/config";
 import { vnfmConfigSchema } from "./vnfm/config";
@@ -23,14 +23,17 @@ export type Flavor = z.infer<typeof flavorSchema>;
 /** Driver configuration (YAML file + `IOTFOG_*` environment overrides). Documented in docs/driver.md. */
 export const driverConfigSchema = z
   .object({
+    /**
+     * The broker. With security on and no username here, the driver logs in with the fleet's driver credentials
+     * over mqtts:// (checked against the fleet CA unless caFile says otherwise) or on loopback.
+     */
     mqtt: z
       .object({
-        url: z.string().url().default("mqtt://127.0.0.1:1883"),
-        username: z.string().optional(),
-        password: z.string().optional(),
+        ...mqttConnectionFields,
         topicPrefix: z.string().min(1).default("iotfog"),
       })
       .strict()
+      .superRefine(refineMqttConnection)
       .default({}),
     openbaton: z
       .object({
@@ -152,6 +155,14 @@ export const driverConfigSchema = z
         mode: z.enum(["curve", "insecure"]).default("curve"),
         /** The fleet key pair, enrolled nodes and join tokens (mode-600 files). */
         dir: z.string().min(1).default(".iotfog/fleet"),
+        /**
+         * A Mosquitto serving the fleet (`iotfog fleet mqtt-config`): the driver rewrites `passwd` and `acl` in
+         * `dir` after every enrollment and revocation and sends SIGHUP to the pid in `pidFile` (docs/security.md).
+         */
+        mosquitto: z
+          .object({ dir: z.string().min(1), pidFile: z.string().min(1).optional() })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({}),

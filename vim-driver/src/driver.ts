@@ -11,6 +11,7 @@ import { PluginServer } from "./openbaton/plugin-server";
 import { readBrokerCa } from "./openbaton/registration";
 import { VimService } from "./openbaton/vim-service";
 import { FleetSecurity } from "./security/fleet-security";
+import { MosquittoSync } from "./security/mosquitto-files";
 import { TrustDistributor } from "./security/trust-distributor";
 import { buildVnfm } from "./vnfm";
 
@@ -24,7 +25,7 @@ export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
   const security = new FleetSecurity(config.security, logger.child({ part: "security" }));
   const components: Component[] = [new KeepAlive(), security];
   // One FleetView and one Orchestrator serve the API, the VIM service and the VNFM.
-  const shared = createFleetView(config, logger);
+  const shared = createFleetView(config, logger, security);
   const metrics = new DriverMetrics({ nodes: () => shared.view.nodes() });
   const agents = new AgentPool({
     observer: metrics.agentCalls,
@@ -45,6 +46,20 @@ export function buildDriver(config: DriverConfig, logger: Logger): Lifecycle {
     onFleetChange: (listener) => shared.view.onChange(listener),
     logger: logger.child({ part: "trust" }),
   });
+  const mosquitto = config.security.mosquitto;
+  if (security.enabled && mosquitto !== undefined) {
+    // Before the fleet view: a broker that reloads its password file knows the driver by then.
+    components.push(
+      new MosquittoSync({
+        identity: () => security.identity,
+        onChange: (listener) => security.onChange(listener),
+        dir: mosquitto.dir,
+        prefix: config.mqtt.topicPrefix,
+        pidFile: mosquitto.pidFile,
+        logger: logger.child({ part: "mosquitto" }),
+      }),
+    );
+  }
   components.push(shared.view, agents, trust);
   let orchestrator: Orchestrator;
   if (config.api.enabled) {

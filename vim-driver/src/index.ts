@@ -9,3 +9,8 @@ export * from "./metrics/targets";
 export * from "./security/fleet-identity";
 export * from "./security/fleet-security";
 export * from "./security/trust-distributor";
+export * from "./security/mqtt-authority";
+export * from "./security/mqtt-acl";
+export * from "./security/mosquitto-files";
+export * from "./security/message-verifier";
+export * from "./security/broker-auth";

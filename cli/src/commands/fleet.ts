@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { keyFingerprint, keyPin } from "@openiotfog/shared";
 import type * as VimDriver from "@openiotfog/vim-driver";
@@ -29,6 +30,24 @@ export function joinHint(token: string, apiUrl: string): string {
   return `iotfog agent --config agent.yaml --join ${token} --server ${apiUrl}`;
 }
 
+/** `broker.lan` → `DNS:broker.lan`, `10.0.0.5` → `IP:10.0.0.5`; `DNS:`/`IP:` given as is. */
+export function altName(value: string): string {
+  if (/^(DNS|IP):/.test(value)) return value;
+  return /^[0-9.]+$|:/.test(value) ? `IP:${value}` : `DNS:${value}`;
+}
+
+/** A system user's ids (`id -u` / `id -g`), for the broker's files. */
+function systemUser(name: string): { name: string; uid: number; gid: number } {
+  const id = (flag: string): number => {
+    try {
+      return Number(execFileSync("id", [flag, name], { encoding: "utf8" }).trim());
+    } catch {
+      throw new InvalidArgumentError(`--user ${name}: no such user on this machine`);
+    }
+  };
+  return { name, uid: id("-u"), gid: id("-g") };
+}
+
 /** `iotfog fleet ...` (identity, join tokens, rotation) and `iotfog node revoke`. */
 export function registerFleetCommands(program: Command): void {
   const fleet = program
@@ -50,6 +69,73 @@ export function registerFleetCommands(program: Command): void {
           `fleet key ${key} (fingerprint ${keyFingerprint(key)}, pin ${keyPin(key)})`,
       );
     });
+
+  fleet
+    .command("mqtt-config")
+    .description(
+      "write a Mosquitto configuration for the fleet: TLS listener with a certificate from the fleet CA, " +
+        "password file and ACL (a node publishes only under its own topics)",
+    )
+    .requiredOption(
+      "--out <dir>",
+      "directory for mosquitto.conf, acl, passwd, ca.crt, server.crt, server.key",
+    )
+    .option("--dir <dir>", "the driver's security.dir", ".iotfog/fleet")
+    .option("--prefix <prefix>", "the fleet's mqtt.topicPrefix", "iotfog")
+    .addOption(
+      new Option("--port <port>", "port of the TLS listener").default(8883).argParser(intOption("--port")),
+    )
+    .option("--bind <address>", "address the listener binds (default: every address)")
+    .option(
+      "--host <name...>",
+      "names and addresses clients use to reach the broker (DNS:broker.lan or IP:10.0.0.5; a bare value is guessed)",
+    )
+    .option(
+      "--pid-file <file>",
+      "pid_file for the broker (the driver's security.mosquitto.pidFile, to reload it)",
+    )
+    .option(
+      "--user <name>",
+      "the user Mosquitto runs as (Debian's service: mosquitto); run as root, the files are given to it",
+    )
+    .action(
+      async (opts: {
+        out: string;
+        dir: string;
+        prefix: string;
+        port: number;
+        bind?: string;
+        host?: string[];
+        pidFile?: string;
+        user?: string;
+      }) => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { FleetIdentity, writeMosquittoConfig } = require("@openiotfog/vim-driver") as typeof VimDriver;
+        const { identity } = await FleetIdentity.open(opts.dir);
+        const altNames = ["DNS:localhost", "IP:127.0.0.1", ...(opts.host ?? []).map(altName)];
+        const files = await writeMosquittoConfig(identity, {
+          out: opts.out,
+          prefix: opts.prefix,
+          port: opts.port,
+          bind: opts.bind,
+          altNames: [...new Set(altNames)],
+          pidFile: opts.pidFile,
+          user: opts.user === undefined ? undefined : systemUser(opts.user),
+        });
+        print(
+          [
+            `wrote ${files.join(", ")}`,
+            `run the broker:   mosquitto -c ${files[0] ?? ""}`,
+            `driver.yaml:      mqtt: { url: mqtts://<broker>:${opts.port} }   # fleet CA and driver credentials are used`,
+            `                  security: { mosquitto: { dir: ${opts.out}${opts.pidFile === undefined ? "" : `, pidFile: ${opts.pidFile}`} } }   # rewritten on enroll/revoke`,
+            `agent.yaml:       mqtt: { url: mqtts://<broker>:${opts.port} }   # credentials and CA come with enrollment`,
+            opts.user === undefined
+              ? "(the files are mode 600: Mosquitto started by root runs as user mosquitto, so give --user)"
+              : "",
+          ].join("\n"),
+        );
+      },
+    );
 
   withApiOptions(fleet.command("status").description("fleet key, rotation state and enrolled nodes")).action(
     async (opts: CommonOptions) => {

@@ -1,5 +1,5 @@
 import Docker from "dockerode";
-import type { Component, Logger } from "@openiotfog/shared";
+import type { Component, Logger, NodeTopicKind } from "@openiotfog/shared";
 import { optionalPart } from "../optional-part";
 import type { PeerInfo } from "../presence/peers";
 import { EventBus } from "./bus";
@@ -21,6 +21,7 @@ export interface MonitoringOptions {
 export interface MonitoredPresence {
   readonly sessionId: string;
   publish(topic: string, payload: string): Promise<void>;
+  encode(kind: NodeTopicKind, payload: unknown): string;
   readonly peers: { on(event: "online" | "offline", listener: (peer: PeerInfo) => void): unknown };
 }
 

@@ -1,4 +1,4 @@
-import { MQTT_PAYLOAD_VERSION, encodeNodePayload, nodeTopic } from "@openiotfog/shared";
+import { MQTT_PAYLOAD_VERSION, nodeTopic, type NodeTopicKind } from "@openiotfog/shared";
 import type { EventSink } from "./bus";
 import type { AgentEvent } from "./events";
 
@@ -7,6 +7,8 @@ export interface MqttEventPublisher {
   publish(topic: string, payload: string): Promise<void>;
   /** The presence session of this agent process (payloads carry it so observers can tell restarts apart). */
   readonly sessionId: string;
+  /** Validates a payload and signs it as the node (security on), as the agent's own messages are. */
+  encode(kind: NodeTopicKind, payload: unknown): string;
 }
 
 /**
@@ -27,7 +29,7 @@ export class MqttEventSink implements EventSink {
 
   async publish(event: AgentEvent): Promise<void> {
     const { v: _v, type, nodeId, data, ...rest } = event;
-    const payload = encodeNodePayload("events", {
+    const payload = this.mqtt.encode("events", {
       v: MQTT_PAYLOAD_VERSION,
       nodeId,
       ts: Date.parse(event.time),

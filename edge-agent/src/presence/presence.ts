@@ -5,13 +5,17 @@ import {
   IOTFOG_VERSION,
   MQTT_PAYLOAD_VERSION,
   PROTOCOL_VERSION,
+  describeMqttConnection,
   encodeNodePayload,
   errorMessage,
+  mqttClientAuthOptions,
   nodeTopic,
   nodeTopicFilter,
   parseNodeMessage,
+  resolveMqttConnection,
   type Component,
   type Logger,
+  type MqttFleetCredentials,
   type NodeEventType,
   type NodeTopicKind,
   type UsagePayload,
@@ -35,6 +39,11 @@ export interface PresenceDeps {
   /** Deployment counts for heartbeats. */
   deployments: () => Promise<{ total: number; running: number }>;
   logger: Logger;
+  /** The node's security: its MQTT credentials from enrollment and the MAC on what it publishes. */
+  security?: {
+    mqttCredentials(): MqttFleetCredentials | undefined;
+    signMqtt(kind: NodeTopicKind, payload: Record<string, unknown>): Record<string, unknown>;
+  };
 }
 
 /**
@@ -94,7 +103,17 @@ export class MqttPresence implements Component {
       payload.endpoints = this.endpoints();
       this.announced = JSON.stringify(payload.endpoints);
     }
-    return encodeNodePayload("presence", payload);
+    return this.encode("presence", payload);
+  }
+
+  /** Validated, and signed by the node when security is on. */
+  encode(kind: NodeTopicKind, payload: unknown): string {
+    const security = this.deps.security;
+    return encodeNodePayload(
+      kind,
+      payload,
+      security === undefined ? undefined : (k, p) => security.signMqtt(k, p),
+    );
   }
 
   private endpoints(): PresenceEndpoints {
@@ -125,7 +144,10 @@ export class MqttPresence implements Component {
 
   async start(): Promise<void> {
     const { mqtt: m } = this.deps.config;
-    const client = mqtt.connect(m.url, {
+    const { connection, warning } = resolveMqttConnection(m, this.deps.security?.mqttCredentials());
+    if (warning !== undefined) this.deps.logger.warn(warning);
+    this.deps.logger.info("MQTT", describeMqttConnection(connection));
+    const client = mqtt.connect(connection.url, {
       // A fixed client id: a restarted agent takes over its old session, so the broker settles the old
       // last-will before our new `online` instead of publishing it later over it.
       clientId: `iotfog-agent-${this.nodeId}`,
@@ -136,8 +158,7 @@ export class MqttPresence implements Component {
       keepalive: m.keepaliveSeconds,
       reconnectPeriod: m.reconnectPeriodMs,
       connectTimeout: m.connectTimeoutMs,
-      ...(m.username !== undefined ? { username: m.username } : {}),
-      ...(m.password !== undefined ? { password: m.password } : {}),
+      ...mqttClientAuthOptions(connection),
       will: {
         topic: this.topic("presence"),
         payload: Buffer.from(this.presence("offline", "lost")),
@@ -219,7 +240,7 @@ export class MqttPresence implements Component {
   private async publishCapabilities(): Promise<void> {
     const client = this.client;
     if (client === undefined || !client.connected) return;
-    const payload = encodeNodePayload("capabilities", {
+    const payload = this.encode("capabilities", {
       v: MQTT_PAYLOAD_VERSION,
       nodeId: this.nodeId,
       ts: Date.now(),
@@ -237,7 +258,7 @@ export class MqttPresence implements Component {
     const client = this.client;
     if (client === undefined || !client.connected) return;
     try {
-      const payload = encodeNodePayload("heartbeat", {
+      const payload = this.encode("heartbeat", {
         v: MQTT_PAYLOAD_VERSION,
         nodeId: this.nodeId,
         ts: Date.now(),
@@ -260,7 +281,7 @@ export class MqttPresence implements Component {
   async publishUsage(figures: Omit<UsagePayload, "v" | "nodeId" | "ts" | "sessionId">): Promise<void> {
     const client = this.client;
     if (client === undefined || !client.connected) return;
-    const payload = encodeNodePayload("usage", {
+    const payload = this.encode("usage", {
       v: MQTT_PAYLOAD_VERSION,
       nodeId: this.nodeId,
       ts: Date.now(),
@@ -277,7 +298,7 @@ export class MqttPresence implements Component {
       if (this.early.length < MAX_EARLY_EVENTS) this.early.push({ type, data });
       return;
     }
-    const payload = encodeNodePayload("events", {
+    const payload = this.encode("events", {
       v: MQTT_PAYLOAD_VERSION,
       nodeId: this.nodeId,
       ts: Date.now(),

@@ -10,7 +10,7 @@ import {
   type EnrollmentRequest,
   type EnrollmentResponse,
 } from "@openiotfog/shared";
-import { ensureNodeKeyPair, writeTrust } from "./node-security";
+import { ensureNodeKeyPair, writeMqttCredentials, writeTrust } from "./node-security";
 
 /** Delivers an enrollment request to the driver side: over HTTP (`iotfog agent --join`) or in-process (`iotfog up`). */
 export type EnrollmentSender = (request: EnrollmentRequest) => Promise<unknown>;
@@ -25,7 +25,7 @@ export interface JoinOptions {
 /**
  * Joins a fleet: makes the node's key pair here (the secret never leaves this directory), sends the public key
  * with the token, checks that the fleet key in the answer is the one the token pins (a fake driver cannot
- * answer with its own), and keeps the trust list. Re-joining with a new token re-enrolls the same key.
+ * answer with its own), and keeps the trust list and its MQTT credentials. Re-joining with a new token re-enrolls the same key.
  */
 export async function joinFleet(opts: JoinOptions, send: EnrollmentSender): Promise<EnrollmentResponse> {
   const token = parseJoinToken(opts.token);
@@ -45,6 +45,8 @@ export async function joinFleet(opts: JoinOptions, send: EnrollmentSender): Prom
   if (answer.nodeId !== opts.nodeId)
     throw new IotFogError("PROTOCOL_ERROR", `enrolled as ${answer.nodeId}, asked for ${opts.nodeId}`);
   await writeTrust(opts.dir, answer.trust);
+  // The node's MQTT user and password and the fleet CA, if the driver gave them (an older driver does not).
+  if (answer.mqtt !== undefined) await writeMqttCredentials(opts.dir, answer.mqtt);
   return answer;
 }
 

@@ -8,19 +8,24 @@ import {
   curveKeyPairSchema,
   generateKeyPair,
   keyFingerprint,
+  mqttFleetCredentialsSchema,
   readSecretJson,
+  NodeMessageSigner,
   trustSchema,
   verifyTrust,
   writeSecretJson,
   type Component,
   type CurveKeyPair,
   type Logger,
+  type MqttFleetCredentials,
+  type NodeTopicKind,
   type Trust,
   type ZapPolicy,
 } from "@openiotfog/shared";
 
 export const NODE_KEY_FILE = "node-key.json";
 export const TRUST_FILE = "trust.json";
+export const MQTT_CREDENTIALS_FILE = "mqtt.json";
 
 /** The node's own key pair: read if present, else made and written (mode 600). The secret never leaves it. */
 export async function ensureNodeKeyPair(dir: string): Promise<CurveKeyPair> {
@@ -31,6 +36,12 @@ export async function ensureNodeKeyPair(dir: string): Promise<CurveKeyPair> {
   const pair = generateKeyPair();
   await writeSecretJson(file, pair);
   return pair;
+}
+
+/** Keeps the MQTT user, password and fleet CA the driver gave at enrollment (mode 600). */
+export async function writeMqttCredentials(dir: string, credentials: MqttFleetCredentials): Promise<void> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  await writeSecretJson(path.join(dir, MQTT_CREDENTIALS_FILE), credentials);
 }
 
 /** Writes the trust list the driver gave at enrollment (or a later update) into the node's security dir. */
@@ -56,6 +67,10 @@ export class NodeSecurity extends EventEmitter implements Component {
   private current: Trust | undefined;
   private trustStamp = "";
   private readonly refusalLogs: RefusalLog[] = [];
+  private readonly signer = new NodeMessageSigner(
+    () => this.keys,
+    () => this.trust?.fleetKeys[0],
+  );
 
   constructor(
     private readonly opts: NodeSecurityOptions,
@@ -105,6 +120,20 @@ export class NodeSecurity extends EventEmitter implements Component {
   get trust(): Trust | undefined {
     this.reloadTrust();
     return this.current;
+  }
+
+  /** The MQTT credentials and fleet CA from enrollment (security on), or undefined (enrolled by an older driver). */
+  mqttCredentials(): MqttFleetCredentials | undefined {
+    if (!this.enabled) return undefined;
+    return readSecretJson(path.join(this.opts.dir, MQTT_CREDENTIALS_FILE), mqttFleetCredentialsSchema);
+  }
+
+  /**
+   * Adds the node's MAC to a discovery payload (security on): the fleet view believes only signed messages of
+   * enrolled nodes (docs/security.md, "MQTT").
+   */
+  signMqtt(kind: NodeTopicKind, payload: Record<string, unknown>): Record<string, unknown> {
+    return this.enabled && this.pair !== undefined ? this.signer.sign(kind, payload) : payload;
   }
 
   /** The enrolled public key of a peer, from the driver's trust list (never from its MQTT presence). */

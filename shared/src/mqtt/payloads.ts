@@ -25,6 +25,14 @@ const base = {
   nodeId: z.string().min(1),
   ts: z.number().int().nonnegative(),
   sessionId: z.string().min(1),
+  /**
+   * The sender's HMAC (NodeMessageSigner, docs/security.md "MQTT"): the fleet view of a secure fleet accepts a
+   * node's message only with it. Optional, so messages of agents without security stay valid.
+   */
+  mac: z
+    .string()
+    .regex(/^[a-f0-9]{64}$/, "must be 64 hex digits")
+    .optional(),
 };
 
 const zmqAddress = z
@@ -199,6 +207,8 @@ export function parseNodeMessage(
   prefix: string,
   topic: string,
   payload: Buffer | string,
+  /** When given, a payload it does not authenticate (checked on the JSON as received) is refused. */
+  authenticate?: (kind: NodeTopicKind, nodeId: string, raw: Record<string, unknown>) => boolean,
 ): NodeMessage | undefined {
   const where = parseNodeTopic(prefix, topic);
   if (where === undefined) return undefined;
@@ -222,11 +232,24 @@ export function parseNodeMessage(
       `MQTT ${topic}: field "nodeId": "${parsed.data.nodeId}" does not match the topic's node "${where.nodeId}"`,
     );
   }
+  if (authenticate !== undefined && !authenticate(where.kind, where.nodeId, raw as Record<string, unknown>)) {
+    throw new IotFogError(
+      "UNAUTHORIZED",
+      `MQTT ${topic}: not signed by node "${where.nodeId}" as enrolled in this fleet (unsigned, forged, or the node is not enrolled)`,
+    );
+  }
   return { kind: where.kind, nodeId: where.nodeId, cleared: false, payload: parsed.data } as NodeMessage;
 }
 
-/** Serialises a payload after validating it, so an agent never publishes what observers would reject. */
-export function encodeNodePayload(kind: NodeTopicKind, payload: unknown): string {
+/**
+ * Serialises a payload after validating it, so an agent never publishes what observers would reject; `sign`
+ * adds the sender's MAC to exactly what is sent (after the schema's defaults).
+ */
+export function encodeNodePayload(
+  kind: NodeTopicKind,
+  payload: unknown,
+  sign?: (kind: NodeTopicKind, payload: Record<string, unknown>) => Record<string, unknown>,
+): string {
   const parsed = payloadSchemas[kind].safeParse(payload);
   if (!parsed.success) {
     throw new IotFogError(
@@ -234,5 +257,5 @@ export function encodeNodePayload(kind: NodeTopicKind, payload: unknown): string
       `refusing to publish an invalid ${kind} payload: ${describeZodError(parsed.error).join("; ")}`,
     );
   }
-  return JSON.stringify(parsed.data);
+  return JSON.stringify(sign === undefined ? parsed.data : sign(kind, parsed.data));
 }

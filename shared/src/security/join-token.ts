@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { IotFogError } from "../errors";
+import { mqttFleetCredentialsSchema } from "../mqtt/connection";
 import { curveKeySchema } from "./keys";
 import { nodeIdSchema, trustSchema } from "./trust";
 
@@ -42,8 +43,9 @@ export const enrollmentRequestSchema = z
 export type EnrollmentRequest = z.infer<typeof enrollmentRequestSchema>;
 
 /**
- * What the driver answers: the fleet key and the node's trust list. Designed to grow: MQTT credentials and the
- * fleet CA certificate (for MQTT over TLS) will be added as optional fields, which older nodes ignore.
+ * What the driver answers: the fleet key, the node's trust list, and its MQTT credentials (user name = node id,
+ * a password made for it) with the fleet's MQTT CA certificate. Designed to grow: fields a node does not know
+ * are ignored.
  */
 export const enrollmentResponseSchema = z
   .object({
@@ -51,6 +53,7 @@ export const enrollmentResponseSchema = z
     reenrolled: z.boolean(),
     fleetKey: curveKeySchema,
     trust: trustSchema,
+    mqtt: mqttFleetCredentialsSchema.optional(),
   })
   .passthrough();
 export type EnrollmentResponse = z.infer<typeof enrollmentResponseSchema>;

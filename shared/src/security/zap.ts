@@ -17,7 +17,7 @@ export interface ZapPolicy {
 
 export interface Refusal {
   /** Why: an unknown key, or a handshake that failed before any key was shown (no CURVE, wrong server key). */
-  reason: "unknown-key" | "handshake-failed";
+  reason: "unknown-key" | "handshake-failed" | "not-from-enrolled-node";
   address: string;
   clientKey?: string;
   detail?: string;
@@ -245,7 +245,7 @@ export class RefusalLog {
     }
     if (this.lastLogged.size > 1000) this.lastLogged.clear();
     this.lastLogged.set(r.address, { at: now, since: 0 });
-    this.logger.warn(`${this.what}: connection refused`, {
+    this.logger.warn(`${this.what}: refused`, {
       reason: r.reason,
       address: r.address,
       ...(r.clientKey === undefined ? {} : { clientKey: keyFingerprint(r.clientKey) }),

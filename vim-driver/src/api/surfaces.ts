@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { Component, Logger } from "@openiotfog/shared";
+import { resolveMqttConnection, type Component, type Logger } from "@openiotfog/shared";
 import type { DriverConfig } from "../config";
 import type { AgentPool } from "../fleet/agents";
 import { EventLog } from "../fleet/events";
@@ -10,6 +10,8 @@ import { agentLabelWriter } from "../fleet/labels";
 import { Orchestrator } from "../fleet/orchestrator";
 import type { DriverMetrics } from "../metrics/driver-metrics";
 import { driverMetricsHandler, driverScrapeTokens } from "../metrics/server";
+import type { FleetSecurity } from "../security/fleet-security";
+import { FleetMessageVerifier } from "../security/message-verifier";
 import type { SecuritySurface } from "./security-routes";
 import { ApiServer, resolveApiToken } from "./server";
 import { fleetService, type LabelWriter } from "./service";
@@ -24,13 +26,25 @@ export interface OperatorSurfaces {
   token: string;
 }
 
-/** The fleet view of the driver side, with the event log it reports to (one per process, shared by all). */
-export function createFleetView(config: DriverConfig, logger: Logger): { view: FleetView; events: EventLog } {
+/**
+ * The fleet view of the driver side, with the event log it reports to (one per process, shared by all). With
+ * the fleet's security on, it logs in with the driver's fleet credentials and believes only messages signed by
+ * the enrolled nodes.
+ */
+export function createFleetView(
+  config: DriverConfig,
+  logger: Logger,
+  security?: FleetSecurity,
+): { view: FleetView; events: EventLog } {
   const events = new EventLog();
+  const secure = security?.enabled === true ? security : undefined;
+  const verifier = secure === undefined ? undefined : new FleetMessageVerifier(() => secure.identity);
   const view = new FleetView({
     mqttUrl: config.mqtt.url,
-    username: config.mqtt.username,
-    password: config.mqtt.password,
+    connection: () => resolveMqttConnection(config.mqtt, secure?.identity.driverMqttCredentials),
+    ...(verifier === undefined
+      ? {}
+      : { authenticate: (kind, nodeId, raw) => verifier.authenticate(kind, nodeId, raw) }),
     topicPrefix: config.mqtt.topicPrefix,
     nodeExpiryMs: config.fleet.nodeExpiryMs,
     events,

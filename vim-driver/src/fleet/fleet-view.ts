@@ -3,14 +3,19 @@ import {
   DEFAULT_LIMITS,
   IotFogError,
   LimitRefusals,
+  RefusalLog,
+  describeMqttConnection,
   errorMessage,
+  mqttClientAuthOptions,
   nodeTopicFilter,
   parseNodeMessage,
   type Component,
   type Device,
   type Logger,
+  type MqttConnection,
   type NodeCapabilities,
   type NodeMessage,
+  type NodeTopicKind,
 } from "@openiotfog/shared";
 import type { EventLog } from "./events";
 import type { FleetNode } from "./types";
@@ -30,6 +35,16 @@ export interface FleetViewOptions {
   now?: () => number;
   /** Nodes kept; messages from further nodes are refused (counted, logged). Default DEFAULT_LIMITS.fleetNodes. */
   maxNodes?: number;
+  /**
+   * The broker connection (TLS, the driver's fleet credentials), resolved at start; default: mqttUrl with
+   * username and password.
+   */
+  connection?: () => { connection: MqttConnection; warning?: string };
+  /**
+   * With security on: whether a payload as received is the enrolled node's own (its MAC). Messages it refuses
+   * are dropped and counted, and an empty retained message cannot remove a node (docs/security.md, "MQTT").
+   */
+  authenticate?: (kind: NodeTopicKind, nodeId: string, raw: Record<string, unknown>) => boolean;
 }
 
 interface NodeEntry extends FleetNode {
@@ -57,23 +72,45 @@ export class FleetView implements Component {
   /** Messages of new nodes refused because the view was full. */
   readonly refusals: LimitRefusals;
   private readonly history = new UsageHistory();
+  /** Messages refused because they were not the enrolled node's (unsigned, forged, cleared), by node. */
+  readonly unauthenticated: RefusalLog;
 
   constructor(private readonly opts: FleetViewOptions) {
     this.now = opts.now ?? Date.now;
     this.refusals = new LimitRefusals("fleet view", opts.maxNodes ?? DEFAULT_LIMITS.fleetNodes, opts.logger);
+    this.unauthenticated = new RefusalLog(opts.logger, "fleet view: MQTT message");
+  }
+
+  private resolveConnection(): MqttConnection {
+    if (this.opts.connection === undefined) {
+      const { mqttUrl: url, username, password } = this.opts;
+      return {
+        url,
+        auth: username === undefined ? "anonymous" : "config",
+        ...(username === undefined ? {} : { username }),
+        ...(password === undefined ? {} : { password }),
+      };
+    }
+    const { connection, warning } = this.opts.connection();
+    if (warning !== undefined) this.opts.logger.warn(warning);
+    return connection;
   }
 
   async start(): Promise<void> {
-    const client = mqtt.connect(this.opts.mqttUrl, {
-      ...(this.opts.username === undefined ? {} : { username: this.opts.username }),
-      ...(this.opts.password === undefined ? {} : { password: this.opts.password }),
+    const connection = this.resolveConnection();
+    const client = mqtt.connect(connection.url, {
+      ...mqttClientAuthOptions(connection),
       clientId: `iotfog-fleet-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
       reconnectPeriod: 1000,
       connectTimeout: 5000,
     });
     this.client = client;
     client.on("message", (topic, payload) => this.onMessage(topic, payload));
-    client.on("error", (e) => this.opts.logger.warn("fleet view MQTT error", { error: errorMessage(e) }));
+    let lastError: string | undefined;
+    client.on("error", (e) => {
+      lastError = errorMessage(e);
+      this.opts.logger.warn("fleet view MQTT error", { error: lastError });
+    });
     client.on("connect", () => {
       // Re-subscribing after every reconnect delivers the retained presence and capabilities again.
       client.subscribe(nodeTopicFilter(this.opts.topicPrefix, "#"), { qos: 1 }, (e) => {
@@ -87,7 +124,8 @@ export class FleetView implements Component {
           reject(
             new IotFogError(
               "UNAVAILABLE",
-              `fleet view: MQTT broker ${this.opts.mqttUrl} did not answer in 10 s`,
+              `fleet view: MQTT broker ${connection.url} did not accept the connection in 10 s` +
+                (lastError === undefined ? "" : ` (${lastError})`),
             ),
           );
         }, 10000);
@@ -103,7 +141,11 @@ export class FleetView implements Component {
       throw e;
     }
     this.sweep = setInterval(() => this.expire(), this.opts.sweepIntervalMs ?? 500);
-    this.opts.logger.info("fleet view listening", { mqtt: this.opts.mqttUrl, prefix: this.opts.topicPrefix });
+    this.opts.logger.info("fleet view listening", {
+      mqtt: describeMqttConnection(connection),
+      prefix: this.opts.topicPrefix,
+      signedMessagesOnly: this.opts.authenticate !== undefined,
+    });
   }
 
   async stop(): Promise<void> {
@@ -134,12 +176,30 @@ export class FleetView implements Component {
   onMessage(topic: string, payload: Buffer | string): void {
     let message: NodeMessage | undefined;
     try {
-      message = parseNodeMessage(this.opts.topicPrefix, topic, payload);
+      message = parseNodeMessage(this.opts.topicPrefix, topic, payload, this.opts.authenticate);
     } catch (e) {
+      if (e instanceof IotFogError && e.code === "UNAUTHORIZED") {
+        this.unauthenticated.record({
+          address: topic,
+          reason: "not-from-enrolled-node",
+          detail: "unsigned, forged, or the node is not enrolled",
+        });
+        return;
+      }
       this.opts.logger.warn("ignoring a bad fleet message", { topic, error: errorMessage(e) });
       return;
     }
     if (message === undefined) return;
+    if (message.cleared && this.opts.authenticate !== undefined) {
+      // Anyone may send an empty retained message; it proves nothing. A node leaves by its own signed
+      // offline presence, by expiry, or by revocation.
+      this.unauthenticated.record({
+        address: topic,
+        reason: "not-from-enrolled-node",
+        detail: "an empty retained message cannot remove a node",
+      });
+      return;
+    }
     if (
       !message.cleared &&
       !this.nodesById.has(message.nodeId) &&

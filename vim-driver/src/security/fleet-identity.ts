@@ -17,8 +17,16 @@ import {
   type CurveKeyPair,
   type EnrollmentRequest,
   type EnrollmentResponse,
+  type MqttFleetCredentials,
   type Trust,
 } from "@openiotfog/shared";
+import {
+  ensureMqttAuthority,
+  mosquittoPasswordHash,
+  newMqttPassword,
+  readDriverMqttCredentials,
+  readMqttCaCert,
+} from "./mqtt-authority";
 
 const epochMs = z.number().int().nonnegative();
 const keyRecord = z
@@ -26,10 +34,12 @@ const keyRecord = z
   .strict();
 const fleetKeyFileSchema = z.object({ current: keyRecord, previous: keyRecord.optional() }).strict();
 
-/** One enrolled node; later fields (MQTT credentials, a client certificate) join this record. */
+/** One enrolled node. */
 export const enrolledNodeSchema = z
   .object({
     publicKey: curveKeySchema,
+    /** Hash of the node's MQTT password (Mosquitto's `$7$` format); its user name is the node id. */
+    mqttPasswordHash: z.string().min(1).max(300).optional(),
     enrolledAt: epochMs,
     revokedAt: epochMs.optional(),
     /** The fleet public key this node is known to admit (the one its last trust list was signed with). */
@@ -97,6 +107,7 @@ export class FleetIdentity extends EventEmitter {
       created = true;
     } else identity.keys = keys;
     identity.stamps.set(FLEET_KEY_FILE, identity.stampOf(FLEET_KEY_FILE));
+    await ensureMqttAuthority(identity.dir);
     identity.refresh();
     return { identity, created };
   }
@@ -148,6 +159,16 @@ export class FleetIdentity extends EventEmitter {
     this.refresh();
     const p = this.keys.previous;
     return p === undefined ? undefined : { publicKey: p.publicKey, secretKey: p.secretKey };
+  }
+
+  /** The fleet's MQTT CA certificate (PEM). */
+  get mqttCaCert(): string | undefined {
+    return readMqttCaCert(this.dir);
+  }
+
+  /** The driver's MQTT user and password, with the fleet CA (docs/security.md, "MQTT"). */
+  get driverMqttCredentials(): MqttFleetCredentials | undefined {
+    return readDriverMqttCredentials(this.dir);
   }
 
   /** What a join token pins: the current fleet public key's sha256. */
@@ -273,17 +294,26 @@ export class FleetIdentity extends EventEmitter {
         throw new IotFogError("CONFLICT", `this public key is enrolled as node ${otherOwner[0]}`);
       record.usesLeft -= 1;
       this.tokens = this.tokens.filter((t) => t.usesLeft > 0 && t.expiresAt > now);
+      // A new MQTT password at every enrollment: a re-enrolled node's old one stops working.
+      const mqttPassword = newMqttPassword();
       this.nodesDoc.nodes[request.nodeId] = {
         publicKey: request.publicKey,
+        mqttPasswordHash: mosquittoPasswordHash(mqttPassword),
         enrolledAt: now,
         admitsFleetKey: this.keys.current.publicKey,
       };
       this.touchNodes();
+      const caCert = this.mqttCaCert;
       return {
         nodeId: request.nodeId,
         reenrolled: existing !== undefined,
         fleetKey: this.keys.current.publicKey,
         trust: this.trustFor(request.nodeId),
+        mqtt: {
+          username: request.nodeId,
+          password: mqttPassword,
+          ...(caCert === undefined ? {} : { caCert }),
+        },
       };
     }, [TOKENS_FILE, NODES_FILE]);
   }

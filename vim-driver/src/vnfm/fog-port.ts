@@ -48,7 +48,6 @@ export class FleetFogPort implements FogPort {
       fleet,
       inspect: (vcId) => this.inspect(vcId),
       server: (extId) => vim.server(extId),
-      servers: () => vim.listServer(this.vimOf(undefined)),
       logger,
       checkIntervalMs,
       ...(events === undefined ? {} : { events }),
