@@ -3,7 +3,7 @@
  * commands starting, logging and stopping cleanly on SIGINT/SIGTERM.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import mqtt from "mqtt";
@@ -104,7 +104,7 @@ describe("iotfog CLI", () => {
     expect(r.stderr).toMatch(new RegExp(`${file.replace(/[.]/g, "\\.")}: line \\d+`));
   });
 
-  it("`up` runs an embedded MQTT broker that clients can use, and stops cleanly on SIGTERM", async () => {
+  it("`up` runs an embedded MQTT broker that the fleet's clients can use (not anonymous ones), and stops cleanly on SIGTERM", async () => {
     const port = await freePort();
     const cfg = path.join(tmp, "up.yaml");
     writeFileSync(
@@ -118,8 +118,20 @@ describe("iotfog CLI", () => {
         timeoutMs: 30000,
         what: "`iotfog up` ready",
       });
-      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+      // The fleet's security is on: the driver's credentials from the fleet directory log in, anonymous does not.
+      const driver = JSON.parse(readFileSync(path.join(tmp, "fleet", "mqtt-driver.json"), "utf8")) as {
+        username: string;
+        password: string;
+      };
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+        reconnectPeriod: 0,
+        username: driver.username,
+        password: driver.password,
+      });
       await client.endAsync();
+      await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 })).rejects.toThrow(
+        /Bad username or password|Not authorized/,
+      );
       proc.child.kill("SIGTERM");
       expect(await exitOf(proc.child)).toBe(0);
       expect(proc.output()).toContain('"message":"stopped"');
