@@ -4,7 +4,10 @@ import { movedFrom, pendingVnfc, reconcilerNews } from "@openiotfog/vim-driver/v
 import type { VnfmContext } from "@openiotfog/vim-driver/vnfm/handlers/context";
 import type { Json } from "@openiotfog/vim-driver/vnfm/messages";
 import type { FogPort, VnfcMove } from "@openiotfog/vim-driver/vnfm/ports";
+import { VnfManager } from "@openiotfog/vim-driver/vnfm/manager";
 import { VnfrRepository } from "@openiotfog/vim-driver/vnfm/repository";
+import type { StoredVnfr } from "@openiotfog/vim-driver/vnfm/store";
+import { emptyFogSpec } from "@openiotfog/vim-driver/openbaton/fog-spec";
 import { readUpdateVnfr, updateVnfr } from "../nfvo-emulator/vnfm/update-vnfr";
 
 /**
@@ -213,5 +216,69 @@ describe("reading what the reconciler did to VNFCs from the fleet's events", () 
     });
     expect(pendingVnfc(watched, news as { agentDeploymentId: string })).toBe(watched[1]);
     expect(reconcilerNews({ ...base, type: "node.offline", nodeId: "node-a" })).toBeUndefined();
+  });
+});
+
+describe("which fog faults the VNFM reports as ERROR", () => {
+  /** A manager that knows one started record, launched with or without autoHeal; what it notifies. */
+  function managerWith(onNodeLoss: "replace" | "keep"): { manager: VnfManager; notified: Json[] } {
+    const record: StoredVnfr = {
+      id: "vnfr-1",
+      name: "server",
+      nsrId: "nsr-1",
+      env: {},
+      applied: {},
+      started: true,
+      vnfr: storedRecord(),
+      spec: { ...emptyFogSpec(), ...(onNodeLoss === "replace" ? { onNodeLoss } : {}) },
+      vims: {},
+    };
+    const notified: Json[] = [];
+    const manager = new VnfManager({
+      nfvo: {
+        call: async () => ({}),
+        notify: async (m) => {
+          notified.push(m);
+        },
+      },
+      fog: {} as FogPort,
+      encodeUserdata: () => "",
+      logger,
+      store: { load: () => [record], save: async () => undefined },
+      autoHeal: onNodeLoss === "replace",
+    });
+    return { manager, notified };
+  }
+  const vcId = "node-a:ob-docker-fog-abc.server-1.0";
+  const detail = (m: Json) => String((m.exception as Json).detailMessage);
+
+  it("autoHeal: a lost node is no ERROR (the fleet places the VNFC again); one nothing can take is", async () => {
+    const { manager, notified } = managerWith("replace");
+    await manager.reportFault({ kind: "node-lost", nodeId: "node-a", vcIds: [vcId], detail: "offline" });
+    expect(notified).toEqual([]);
+    await manager.reportFault({
+      kind: "not-replaced",
+      nodeId: "node-a",
+      vcIds: [vcId],
+      detail: "no node fits",
+    });
+    expect(notified.map((m) => m.action)).toEqual(["ERROR"]);
+    expect(detail(notified[0] as Json)).toContain(
+      "fog node lost, not placed again under server: no node fits",
+    );
+  });
+
+  it("without autoHeal a lost node is an ERROR as before, and `not-replaced` (never from the fleet then) is none", async () => {
+    const { manager, notified } = managerWith("keep");
+    await manager.reportFault({
+      kind: "not-replaced",
+      nodeId: "node-a",
+      vcIds: [vcId],
+      detail: "no node fits",
+    });
+    expect(notified).toEqual([]);
+    await manager.reportFault({ kind: "node-lost", nodeId: "node-a", vcIds: [vcId], detail: "offline" });
+    expect(notified.map((m) => m.action)).toEqual(["ERROR"]);
+    expect(detail(notified[0] as Json)).toContain("fog node lost under server: offline");
   });
 });
