@@ -7,6 +7,8 @@ import { CapabilityService } from "./discovery/service";
 import { ServedEndpoints, advertisedAddress, advertisedUrl } from "./endpoint/address";
 import { commandHandlers } from "./endpoint/handlers";
 import { CommandEndpoint } from "./endpoint/server";
+import { FleetContact } from "./fencing/contact";
+import { Fencing } from "./fencing/fencing";
 import { forwardCandidates } from "./forwarding/decide";
 import { DeployForwarder } from "./forwarding/forwarder";
 import type { HardwareEventEndpoint } from "./hardware/endpoint";
@@ -102,6 +104,8 @@ export function createAgent(
     log("labels"),
   );
   const deployments = new DeploymentManager(config, runtime, store, capabilities, log("deployments"));
+  const fleetContact = new FleetContact(config.dataDir, log("fencing"));
+  const fencing = new Fencing(fleetContact, deployments, log("fencing"));
   const containerUsage = new ContainerUsageSampler(
     runtime,
     {
@@ -203,6 +207,7 @@ export function createAgent(
         labels,
         hostPolicy: config.hostPolicy,
         security,
+        fleetContact,
       }),
     ),
     log("endpoint"),
@@ -260,7 +265,10 @@ export function createAgent(
       ...monitoring.early,
       capabilities,
       images,
+      // Before the deployments: their start fences what the node's silence says before re-adopting anything.
+      fleetContact,
       deployments,
+      fencing,
       containerUsage,
       endpoint,
       presence,

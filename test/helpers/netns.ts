@@ -172,7 +172,7 @@ function repoRoot(): string {
 
 /**
  * An agent configuration file (`iotfog agent --config`) with the product's keepalive and presence defaults,
- * every endpoint bound on `bindHost` (a free port each), no devices, and its data under `dir/<nodeId>`; the node
+ * every endpoint bound on `bindHost` (a free port each), no devices unless `discovery` says, and its data under `dir/<nodeId>`; the node
  * is enrolled in the test fleet (its keys in the default `<dataDir>/security`).
  */
 export async function writeAgentConfig(opts: {
@@ -182,6 +182,8 @@ export async function writeAgentConfig(opts: {
   prefix: string;
   bindHost: string;
   labels: Record<string, string>;
+  /** A discovery tree of the test's own (e.g. `passthroughTree`'s ZigBee stick); default: no devices. */
+  discovery?: { sysRoot: string; devRoot: string };
 }): Promise<string> {
   const repo = repoRoot();
   const configFile = path.join(opts.dir, `${opts.nodeId}.json`);
@@ -198,8 +200,8 @@ export async function writeAgentConfig(opts: {
       monitoring: { pubBind: `tcp://${opts.bindHost}:${await freePort()}` },
       rest: { port: 0 },
       discovery: {
-        sysRoot: path.join(repo, "test/fixtures/sysfs/no-devices/sys"),
-        devRoot: path.join(repo, "test/fixtures/sysfs/no-devices/dev"),
+        sysRoot: opts.discovery?.sysRoot ?? path.join(repo, "test/fixtures/sysfs/no-devices/sys"),
+        devRoot: opts.discovery?.devRoot ?? path.join(repo, "test/fixtures/sysfs/no-devices/dev"),
         diskPath: opts.dir,
       },
       runtime: { pullMissingImages: false },

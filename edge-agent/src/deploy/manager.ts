@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import {
+  FENCE_STOP_SECONDS,
   IotFogError,
   containerName,
   errorMessage,
@@ -54,6 +55,8 @@ export class DeploymentManager implements Component {
   /** Saved deployments are judged by the host-safety policy once per process, before anything is re-created. */
   private savedStateChecked = false;
   private readonly observers: DeploymentObserver[] = [];
+  /** How long the node has not heard from the fleet (fencing/contact.ts); unset: nothing is fenced. */
+  private fleetSilence: (() => number) | undefined;
 
   constructor(
     private readonly config: AgentConfig,
@@ -78,8 +81,16 @@ export class DeploymentManager implements Component {
     for (const o of this.observers) o.reconcileAction?.(action);
   }
 
+  /** Fences services by the node's silence (fencing/fencing.ts); checked first at start, before re-adopting. */
+  fenceBy(silentForMs: () => number): void {
+    this.fleetSilence = silentForMs;
+  }
+
   async start(): Promise<void> {
     this.store.load();
+    // A node that comes back cut off (e.g. a reboot during a network outage) stops what it should no longer run
+    // before it re-adopts or restarts anything.
+    if (this.fleetSilence !== undefined) await this.fenceOverdue(this.fleetSilence());
     // Offline-first: no broker, no driver needed here; only the local state file and the runtime.
     await this.reconcile(true).catch((e: unknown) =>
       this.logger.error("start-up reconcile failed; will retry", { error: errorMessage(e) }),
@@ -177,9 +188,43 @@ export class DeploymentManager implements Component {
     });
   }
 
+  /**
+   * Stops every desired-running service whose `fence_after` the node's silence has reached, and marks it fenced
+   * so that nothing but the driver's `start` runs it again.
+   */
+  async fenceOverdue(silentForMs: number): Promise<void> {
+    const due = this.store
+      .all()
+      .filter(
+        (r) =>
+          r.desired === "running" &&
+          r.fencedAt === undefined &&
+          r.spec.failover?.fenceAfterMs !== undefined &&
+          silentForMs >= r.spec.failover.fenceAfterMs,
+      );
+    for (const r of due) {
+      await this.serial(r.deploymentId, async () => {
+        const current = this.store.get(r.deploymentId);
+        if (current === undefined || current.fencedAt !== undefined || current.desired !== "running") return;
+        // Saved first: a crash in the middle leaves it fenced, and a restart stops it again.
+        await this.store.put({ ...current, fencedAt: Date.now() });
+        for (const c of await this.containers.of(r.deploymentId))
+          await this.runtime.stopContainer(c.id, FENCE_STOP_SECONDS);
+        this.logger.warn("fenced: cut off from the fleet longer than its fence_after; stopped", {
+          deploymentId: r.deploymentId,
+          silentForMs,
+          fenceAfterMs: current.spec.failover?.fenceAfterMs,
+        });
+        this.emit("deployment.stopped", { deploymentId: r.deploymentId, reason: "fenced" });
+      });
+    }
+  }
+
   startDeployment(id: string): Promise<DeploymentInfo> {
     return this.serial(id, async () => {
-      const record = { ...this.record(id), desired: "running" as const };
+      // The driver's start is what ends a fence: it sends it only for a replica still declared here.
+      const { fencedAt: _fenced, ...saved } = this.record(id);
+      const record = { ...saved, desired: "running" as const };
       // Its container may have died and its devices gone to another deployment meanwhile (leaseHolders).
       if (record.devices.length > 0) await this.guard.check(record, await this.leaseHolders());
       await this.store.put(record);
@@ -229,7 +274,8 @@ export class DeploymentManager implements Component {
       await this.store.put(updated);
       await this.containers.remove(id, 5);
       const created = await this.containers.create(updated);
-      if (updated.desired === "running") await this.runtime.startContainer(created.id);
+      if (updated.desired === "running" && updated.fencedAt === undefined)
+        await this.runtime.startContainer(created.id);
       this.emit("deployment.recreated", { deploymentId: id, reason: "devices restored" });
       return this.containers.info(updated);
     });
@@ -333,6 +379,11 @@ export class DeploymentManager implements Component {
     // so a periodic pass costs one Engine call, not one per deployment. Anything that would act is decided on
     // a fresh listing: a command may have changed the container since.
     const seen = listed.find((c) => c.labels[DEPLOYMENT_LABEL] === record.deploymentId);
+    if (record.fencedAt !== undefined) {
+      // Fenced: never started, re-created or re-adopted here; one Docker restarted (a reboot) is stopped again.
+      if (seen?.state === "running") await this.runtime.stopContainer(seen.id, FENCE_STOP_SECONDS);
+      return;
+    }
     if (!startup && seen !== undefined && (record.desired !== "running" || seen.state !== "created")) return;
     const [container] = await this.containers.of(record.deploymentId);
     if (container === undefined) {

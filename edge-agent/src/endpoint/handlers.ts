@@ -31,6 +31,8 @@ export interface HandlerDeps {
   hostPolicy: HostPolicy;
   /** The node's trust list: a trust.update is checked against the fleet keys in force (security/). */
   security: { update(trust: Trust, mac: string): Promise<Trust> };
+  /** Told when the driver's reconciler reaches this node (`list`, `start`, `remove`): fencing/contact.ts. */
+  fleetContact: { heard(): void };
 }
 
 /** Every command of the protocol, mapped onto the agent's parts. Params arrive validated. */
@@ -45,10 +47,19 @@ export function commandHandlers(d: HandlerDeps): CommandHandlers {
     }),
     capabilities: async (p) => (p.refresh ? d.capabilities.refresh() : d.capabilities.current()),
     deploy: (p) => d.deploy(p),
-    start: (p) => d.deployments.startDeployment(p.deploymentId),
+    start: (p) => {
+      d.fleetContact.heard();
+      return d.deployments.startDeployment(p.deploymentId);
+    },
     stop: (p) => d.deployments.stopDeployment(p.deploymentId, p.timeoutSeconds),
-    remove: (p) => d.deployments.removeDeployment(p.deploymentId, p.timeoutSeconds),
-    list: async () => ({ deployments: await d.deployments.list() }),
+    remove: (p) => {
+      d.fleetContact.heard();
+      return d.deployments.removeDeployment(p.deploymentId, p.timeoutSeconds);
+    },
+    list: async () => {
+      d.fleetContact.heard();
+      return { deployments: await d.deployments.list() };
+    },
     inspect: (p) => d.deployments.inspect(p.deploymentId),
     logs: async (p) => ({ lines: await d.deployments.logs(p.deploymentId, p.tail, p.timestamps) }),
     "images.list": async () => ({ images: await d.runtime.listImages() }),

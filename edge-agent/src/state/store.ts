@@ -32,6 +32,11 @@ export const deploymentRecordSchema = z
     createdAt: z.number().int(),
     /** The reply to the first deploy, returned verbatim to retries. Absent while the first deploy is running. */
     firstResult: deployResultSchema.optional(),
+    /**
+     * Set when the agent fenced the replica itself (cut off from the fleet longer than its `fence_after`): it
+     * stays stopped until the driver starts it (fencing/fencing.ts). Cleared by `start`.
+     */
+    fencedAt: z.number().int().optional(),
   })
   .strict();
 export type DeploymentRecord = z.infer<typeof deploymentRecordSchema>;

@@ -113,6 +113,30 @@ export const failoverSchema = z
   .strict();
 export type FailoverPolicy = z.infer<typeof failoverSchema>;
 
+/**
+ * Seconds a fencing agent gives a container to stop before Docker kills it: short, because the replacement of
+ * a service holding an exclusive device waits for it.
+ */
+export const FENCE_STOP_SECONDS = 2;
+/**
+ * How long after `fence_after` a fenced copy is surely stopped, counted by the driver from the node's loss: the
+ * agent's check tick (0.5 s), the stop timeout, and slack for the two clocks' rates and a slow engine.
+ */
+export const FENCE_SETTLE_MS = 5000;
+
+/**
+ * How long a node must have been lost before a replica of this service may be placed again, or undefined when
+ * it must wait for the node. A service that holds a device exclusively (a ZigBee stick driving one machine) is
+ * placed again only once its old copy has fenced itself (`fence_after` + FENCE_SETTLE_MS, or its grace if
+ * longer); without `fence_after` nothing guarantees the old copy stopped, so it waits for the node.
+ */
+export function replacementDelayMs(spec: Pick<ServiceSpec, "failover" | "devices">): number | undefined {
+  const grace = spec.failover?.graceMs ?? 0;
+  if (!spec.devices.some((d) => d.exclusive)) return grace;
+  const fence = spec.failover?.fenceAfterMs;
+  return fence === undefined ? undefined : Math.max(grace, fence + FENCE_SETTLE_MS);
+}
+
 /** The policy a replica of this service follows when its node is lost. */
 export function nodeLossPolicy(spec: Pick<ServiceSpec, "failover" | "volumes">): NodeLossPolicy {
   return spec.failover?.onNodeLoss ?? (spec.volumes.length > 0 ? "keep" : "replace");

@@ -1,4 +1,9 @@
-import { nodeLossPolicy, type ClusterSnapshot, type ServiceSpec } from "@openiotfog/shared";
+import {
+  nodeLossPolicy,
+  replacementDelayMs,
+  type ClusterSnapshot,
+  type ServiceSpec,
+} from "@openiotfog/shared";
 import type { DeclaredDeployment, DeclaredReplica, Tombstone } from "./declared";
 import type { Observation } from "./observed";
 import { deploymentOfAgentId } from "./workload";
@@ -142,13 +147,22 @@ function onLostNode(ref: ReplicaRef, lostForMs: number): ReconcileAction {
       kind: "wait",
       note: `${how}; on_node_loss: keep${ref.spec.failover?.onNodeLoss === undefined ? " (it has volumes)" : ""}, waiting for the node`,
     };
-  const grace = ref.spec.failover?.graceMs ?? 0;
-  if (lostForMs < grace)
+  // An exclusive device is never held twice: its replica moves only once the old copy has fenced itself.
+  const delay = replacementDelayMs(ref.spec);
+  if (delay === undefined)
     return {
       ...ref,
       kind: "wait",
-      note: `${how}; placed again elsewhere once lost for its grace of ${seconds(grace)}`,
+      note: `${how}; it holds an exclusive device and has no fence_after, so nothing stops the old copy: waiting for the node`,
     };
+  if (lostForMs < delay) {
+    const grace = ref.spec.failover?.graceMs ?? 0;
+    const why =
+      delay === grace
+        ? `its grace of ${seconds(grace)}`
+        : `${seconds(delay)}, when the old copy has fenced itself`;
+    return { ...ref, kind: "wait", note: `${how}; placed again elsewhere once lost for ${why}` };
+  }
   return { ...ref, kind: "replace", lostForMs };
 }
 

@@ -180,6 +180,46 @@ describe("Reconciler: declared vs observed, over an in-memory fleet", () => {
     });
   });
 
+  it("an exclusive device moves only once the old copy has fenced itself; without fence_after it waits for the node", async () => {
+    const fleet = new MemoryFleet();
+    for (const id of ["a", "b"])
+      fleet.addNode(id, { devices: [{ id: `stick-${id}`, class: "zigbee", path: `/dev/ttyUSB-${id}` }] });
+    const s = withOrchestrator(fleet, new MemoryDeclaredStateStore());
+    const stick = [{ class: "zigbee" }];
+    const placed = await s.o.deploy({
+      name: "zb",
+      services: [svc({ name: "fenced", devices: stick, failover: { graceMs: 1000, fenceAfterMs: 10000 } })],
+    });
+    const from = placed.replicas[0]!.nodeId;
+    s.fleet.setOnline(from, false);
+    const fenced = async () => (await s.o.get("zb")).replicas.find((r) => r.service === "fenced")!;
+    await s.o.reconciler.pass();
+    expect(await fenced()).toMatchObject({
+      nodeId: from,
+      note: expect.stringContaining("lost for 15 s, when the old copy has fenced itself"),
+    });
+    // Past its grace and its fence_after, not yet past the time the fenced copy takes to stop.
+    s.clock.t += 14000;
+    await s.o.reconciler.pass();
+    expect((await fenced()).nodeId).toBe(from);
+    s.clock.t += 1500;
+    await s.o.reconciler.pass();
+    expect((await fenced()).nodeId).not.toBe(from);
+    // Without fence_after nothing stops the old copy: the replica waits for its node however long it is lost.
+    const other = new MemoryFleet();
+    other.addNode("c", { devices: [{ id: "stick-c", class: "zigbee", path: "/dev/ttyUSB0" }] });
+    other.addNode("d", { devices: [{ id: "stick-d", class: "zigbee", path: "/dev/ttyUSB0" }] });
+    const t = withOrchestrator(other, new MemoryDeclaredStateStore());
+    const p2 = await t.o.deploy({ name: "zb2", services: [svc({ devices: stick })] });
+    t.fleet.setOnline(p2.replicas[0]!.nodeId, false);
+    t.clock.t += 600_000;
+    await t.o.reconciler.pass();
+    expect((await t.o.get("zb2")).replicas[0]).toMatchObject({
+      nodeId: p2.replicas[0]!.nodeId,
+      note: expect.stringContaining("exclusive device and has no fence_after"),
+    });
+  });
+
   it("a replica that cannot be placed again is pending with the placement's explanation, retried with backoff", async () => {
     const s = setup([
       ["a", { zone: "line-1" }],
