@@ -36,7 +36,20 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/require-await": "off",
       eqeqeq: ["error", "always"],
+      // A switch over a union names every member (or says `default:` on purpose): a new member is a compile-time
+      // decision, not a silent fall-through.
+      "@typescript-eslint/switch-exhaustiveness-check": [
+        "error",
+        { considerDefaultExhaustiveForUnions: true, requireDefaultForNonUnion: false },
+      ],
+      // Output goes through the structured logger (createLogger); only entry points print (below).
+      "no-console": "error",
     },
+  },
+  {
+    // Entry points whose output is for a person: the CLI, benchmarks, scripts and tests.
+    files: ["cli/src/**/*.ts", "bench/**/*.ts", "scripts/**/*.ts", "**/test/**/*.ts", "test/**/*.ts"],
+    rules: { "no-console": "off" },
   },
   {
     // Tests poke at untyped JSON coming back over the wire; asserting on it is the point.

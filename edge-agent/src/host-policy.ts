@@ -12,7 +12,7 @@ import {
   type ServiceSpec,
 } from "@openiotfog/shared";
 import type { ContainerRuntime } from "./runtime/runtime";
-import type { DeploymentRecord, StateStore } from "./state/store";
+import type { SavedDeployment, StateStore } from "./state/store";
 
 /** What a container would be created from: a deploy request after admission, or a saved record. */
 export interface GuardedRequest {
@@ -48,7 +48,7 @@ export class HostPolicyGuard {
   }
 
   /** The full check; `others` are the node's other deployments (their device leases count). */
-  async violations(request: GuardedRequest, others: readonly DeploymentRecord[]): Promise<PolicyViolation[]> {
+  async violations(request: GuardedRequest, others: readonly SavedDeployment[]): Promise<PolicyViolation[]> {
     const facts = async (rescan: boolean): Promise<HostFacts> => ({
       networks: await this.runtime.listNetworks(),
       discoveredDevicePaths: await this.devices.discoveredDevicePaths(rescan),
@@ -60,14 +60,14 @@ export class HostPolicyGuard {
     return deployViolations(request, this.policy, await facts(true));
   }
 
-  async check(request: GuardedRequest, others: readonly DeploymentRecord[]): Promise<void> {
+  async check(request: GuardedRequest, others: readonly SavedDeployment[]): Promise<void> {
     const violations = await this.violations(request, others);
     if (violations.length > 0) throw policyRefusal(this.nodeId, request.spec.name, violations);
   }
 }
 
 /** Device leases of the node's deployments but one; exclusivity as their specs say. */
-export function heldDevices(records: readonly DeploymentRecord[], except: string): HostFacts["heldDevices"] {
+export function heldDevices(records: readonly SavedDeployment[], except: string): HostFacts["heldDevices"] {
   return records
     .filter((r) => r.deploymentId !== except)
     .flatMap((r) =>
@@ -105,7 +105,7 @@ export interface SavedStateSweep {
  * before it: of two holding one exclusive stick, the first holder stays.
  */
 export async function dropRefusedSavedState(d: SavedStateSweep): Promise<void> {
-  const kept: DeploymentRecord[] = [];
+  const kept: SavedDeployment[] = [];
   for (const saved of [...d.store.all()].sort((a, b) => a.createdAt - b.createdAt)) {
     await d.serial(saved.deploymentId, async () => {
       const record = d.store.get(saved.deploymentId);

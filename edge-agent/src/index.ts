@@ -22,7 +22,7 @@ export * from "./runtime/registry";
 export * from "./runtime/docker";
 export * from "./runtime/docker-api";
 export * from "./state/store";
-export * from "./state/atomic";
+export * from "./state/ownership";
 export * from "./metrics/agent-metrics";
 export * from "./metrics/container-usage";
 export * from "./metrics/config";

@@ -3,11 +3,11 @@ import os from "node:os";
 import path from "node:path";
 import { createLogger, serviceSpecSchema, type NodeMessage } from "@openiotfog/shared";
 import { writeFileAtomic } from "@openiotfog/shared";
-import { PeerTable, StateStore, type DeploymentRecord } from "@openiotfog/edge-agent";
+import { PeerTable, StateStore, type SavedDeployment } from "@openiotfog/edge-agent";
 
 const logger = createLogger({ component: "test", silent: true });
 
-function record(id: string): DeploymentRecord {
+function record(id: string): SavedDeployment {
   return {
     deploymentId: id,
     spec: serviceSpecSchema.parse({ name: "svc", image: "openiotfog/testbox:latest" }),

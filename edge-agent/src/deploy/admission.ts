@@ -8,11 +8,11 @@ import {
 } from "@openiotfog/shared";
 import { withSpecExclusivity, type HostPolicyGuard } from "../host-policy";
 import { DEPLOYMENT_LABEL, type ContainerStatus } from "../runtime/runtime";
-import type { DeploymentRecord } from "../state/store";
+import type { SavedDeployment } from "../state/store";
 import { repointAssignment } from "./containers";
 
 /** What this node has already promised, as placement's allocations (the deployment being admitted excluded). */
-export function allocationsOf(records: readonly DeploymentRecord[], exclude: string): Allocation[] {
+export function allocationsOf(records: readonly SavedDeployment[], exclude: string): Allocation[] {
   return records
     .filter((r) => r.deploymentId !== exclude)
     .map((r) => ({
@@ -35,7 +35,7 @@ export function allocationsOf(records: readonly DeploymentRecord[], exclude: str
 export function admit(
   params: DeployParams,
   capabilities: NodeCapabilities,
-  records: readonly DeploymentRecord[],
+  records: readonly SavedDeployment[],
 ): DeviceAssignment[] {
   const decision = checkAdmission(
     params.spec,
@@ -71,9 +71,9 @@ export function admit(
  * from the next service; starting it again is checked against the leases then held.
  */
 export async function leaseHolders(
-  records: DeploymentRecord[],
+  records: SavedDeployment[],
   listContainers: () => Promise<ContainerStatus[]>,
-): Promise<DeploymentRecord[]> {
+): Promise<SavedDeployment[]> {
   const mayHaveDied = records.filter(
     (r) => r.devices.length > 0 && r.desired === "running" && r.spec.restart === "no",
   );
@@ -102,7 +102,7 @@ export async function admitNewDeployment(
     guard: HostPolicyGuard;
     capabilities: () => NodeCapabilities;
     admissionEnabled: boolean;
-    holders: () => Promise<DeploymentRecord[]>;
+    holders: () => Promise<SavedDeployment[]>;
   },
 ): Promise<DeviceAssignment[]> {
   const request = { deploymentId: params.deploymentId, spec: params.spec, networks: params.networks };

@@ -14,10 +14,10 @@ import {
   type ContainerSpec,
   type ContainerStatus,
 } from "../runtime/runtime";
-import type { DeploymentRecord } from "../state/store";
+import type { SavedDeployment } from "../state/store";
 
 /** The container a saved deployment record stands for, labelled so the agent finds it again after a restart. */
-export function containerSpecOf(record: DeploymentRecord): ContainerSpec {
+export function containerSpecOf(record: SavedDeployment): ContainerSpec {
   const { spec } = record;
   const out: ContainerSpec = {
     name: record.containerName,
@@ -47,7 +47,7 @@ export function containerSpecOf(record: DeploymentRecord): ContainerSpec {
 /** What the protocol reports for a deployment: its record joined with its container, if there is one. */
 export function deploymentInfoOf(
   nodeId: string,
-  record: DeploymentRecord,
+  record: SavedDeployment,
   container: ContainerStatus | undefined,
 ): DeploymentInfo {
   const info: DeploymentInfo = {
@@ -115,11 +115,11 @@ export class DeploymentContainers {
     return this.runtime.listContainers({ [DEPLOYMENT_LABEL]: id });
   }
 
-  create(record: DeploymentRecord): Promise<ContainerStatus> {
+  create(record: SavedDeployment): Promise<ContainerStatus> {
     return this.runtime.createContainer(containerSpecOf(record));
   }
 
-  async ensure(record: DeploymentRecord): Promise<ContainerStatus> {
+  async ensure(record: SavedDeployment): Promise<ContainerStatus> {
     const [existing] = await this.of(record.deploymentId);
     return existing ?? this.create(record);
   }
@@ -134,7 +134,7 @@ export class DeploymentContainers {
     return containers.length;
   }
 
-  async info(record: DeploymentRecord): Promise<DeploymentInfo> {
+  async info(record: SavedDeployment): Promise<DeploymentInfo> {
     const [listed] = await this.of(record.deploymentId);
     // Inspect for what listings leave out (exit code, start time).
     const container =

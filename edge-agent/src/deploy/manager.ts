@@ -19,9 +19,9 @@ import {
   DEPLOYMENT_LABEL,
   type ContainerRuntime,
   type ContainerStatus,
-  type LogLine,
+  type ContainerLogLine,
 } from "../runtime/runtime";
-import type { DeploymentRecord, StateStore } from "../state/store";
+import type { SavedDeployment, StateStore } from "../state/store";
 import { admitNewDeployment, leaseHolders } from "./admission";
 import { DeploymentContainers, deploymentInfoOf, repointAssignment } from "./containers";
 
@@ -124,7 +124,7 @@ export class DeploymentManager implements Component {
     return next;
   }
 
-  private record(id: string): DeploymentRecord {
+  private record(id: string): SavedDeployment {
     const r = this.store.get(id);
     if (r === undefined)
       throw new IotFogError("NOT_FOUND", `no deployment ${id} on node ${this.config.nodeId}`);
@@ -154,7 +154,7 @@ export class DeploymentManager implements Component {
         });
       }
       await this.containers.ensureImage(params.spec.image);
-      const record: DeploymentRecord = existing ?? {
+      const record: SavedDeployment = existing ?? {
         deploymentId: params.deploymentId,
         spec: params.spec,
         replica: params.replica,
@@ -262,7 +262,7 @@ export class DeploymentManager implements Component {
   restoreDevices(id: string, devices: Device[]): Promise<DeploymentInfo> {
     return this.serial(id, async () => {
       const record = this.record(id);
-      const updated: DeploymentRecord = {
+      const updated: SavedDeployment = {
         ...record,
         devices: record.devices.map((a) => {
           const now = devices.find((d) => d.id === a.device.id);
@@ -282,7 +282,7 @@ export class DeploymentManager implements Component {
   }
 
   /** The deployments whose device leases count now (deploy/admission.ts). */
-  private leaseHolders(): Promise<DeploymentRecord[]> {
+  private leaseHolders(): Promise<SavedDeployment[]> {
     return leaseHolders(this.store.all(), () => this.runtime.listContainers());
   }
 
@@ -301,7 +301,7 @@ export class DeploymentManager implements Component {
     );
   }
 
-  async logs(id: string, tail: number, timestamps: boolean): Promise<LogLine[]> {
+  async logs(id: string, tail: number, timestamps: boolean): Promise<ContainerLogLine[]> {
     this.record(id);
     const [container] = await this.containers.of(id);
     if (container === undefined)
@@ -371,7 +371,7 @@ export class DeploymentManager implements Component {
   }
 
   private async reconcileOne(
-    record: DeploymentRecord,
+    record: SavedDeployment,
     startup: boolean,
     listed: ContainerStatus[],
   ): Promise<void> {

@@ -11,7 +11,7 @@ import {
   readJsonOrSetAside,
   writeFileAtomic,
 } from "@openiotfog/shared";
-import { ownedBy } from "../state/atomic";
+import { ownedBy } from "../state/ownership";
 
 /**
  * Operator labels set at run time (`labels.set`, pushed by `iotfog node label`): a layer over the config's

@@ -113,6 +113,8 @@ export class PeerTable extends EventEmitter<PeerEvents> {
         peer.sessionId ??= message.payload.sessionId;
         break;
       case "events":
+      case "usage":
+        // Heard, so the peer is alive; neither changes what forwarding or the status read of it.
         break;
     }
     peer.lastSeen = now;

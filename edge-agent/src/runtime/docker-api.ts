@@ -5,7 +5,7 @@ import {
   type DeploymentState,
   type ErrorCode,
 } from "@openiotfog/shared";
-import type { LogLine } from "./runtime";
+import type { ContainerLogLine } from "./runtime";
 
 /** What dockerode rejects with: the Engine API's HTTP status and message, or a socket error code. */
 export interface DockerApiError {
@@ -44,9 +44,9 @@ export function toState(s: string | undefined): DeploymentState {
 }
 
 /** Demultiplexes the Engine API's log stream (8-byte header per frame) for containers without a TTY. */
-export function demuxLogs(buffer: Buffer): LogLine[] {
-  const lines: LogLine[] = [];
-  const push = (stream: LogLine["stream"], text: string): void => {
+export function demuxLogs(buffer: Buffer): ContainerLogLine[] {
+  const lines: ContainerLogLine[] = [];
+  const push = (stream: ContainerLogLine["stream"], text: string): void => {
     for (const line of text.split("\n")) if (line !== "") lines.push({ stream, line });
   };
   let offset = 0;

@@ -11,7 +11,7 @@ import {
   type ContainerStatus,
   type CreateNetworkOptions,
   type ImageSummary,
-  type LogLine,
+  type ContainerLogLine,
   type RuntimeInfo,
   type RuntimeVersion,
 } from "./runtime";
@@ -209,7 +209,7 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async logs(id: string, opts: { tail: number; timestamps: boolean }): Promise<LogLine[]> {
+  async logs(id: string, opts: { tail: number; timestamps: boolean }): Promise<ContainerLogLine[]> {
     const c = await this.owned(id);
     try {
       const buffer = await c.logs({

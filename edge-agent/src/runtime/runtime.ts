@@ -56,7 +56,8 @@ export interface ContainerStatus {
   labels: Record<string, string>;
 }
 
-export interface LogLine {
+/** One line of a container's output (the driver's fleet LogLine adds the service, replica and node). */
+export interface ContainerLogLine {
   stream: "stdout" | "stderr";
   line: string;
 }
@@ -120,7 +121,7 @@ export interface ContainerRuntime {
   inspectContainer(id: string): Promise<ContainerStatus | undefined>;
   /** Containers of this node, optionally narrowed by more labels. */
   listContainers(labels?: Record<string, string>): Promise<ContainerStatus[]>;
-  logs(id: string, opts: { tail: number; timestamps: boolean }): Promise<LogLine[]>;
+  logs(id: string, opts: { tail: number; timestamps: boolean }): Promise<ContainerLogLine[]>;
   /** One reading of a container's resource use; undefined when it is gone or not ours. Optional for plugins. */
   containerUsage?(id: string, timeoutMs: number): Promise<ContainerUsage | undefined>;
 

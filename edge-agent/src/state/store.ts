@@ -10,7 +10,7 @@ import {
   readJsonOrSetAside,
   writeFileAtomic,
 } from "@openiotfog/shared";
-import { ownedBy } from "./atomic";
+import { ownedBy } from "./ownership";
 
 /**
  * Offline-first desired state: every deployment this node was asked to run, with everything needed to
@@ -18,7 +18,8 @@ import { ownedBy } from "./atomic";
  */
 export const STATE_VERSION = 1 as const;
 
-export const deploymentRecordSchema = z
+/** One deployment as this node keeps it (not the driver's fleet-wide DeploymentRecord of vim-driver/src/fleet). */
+export const savedDeploymentSchema = z
   .object({
     deploymentId: deploymentIdSchema,
     spec: serviceSpecSchema,
@@ -39,19 +40,19 @@ export const deploymentRecordSchema = z
     fencedAt: z.number().int().optional(),
   })
   .strict();
-export type DeploymentRecord = z.infer<typeof deploymentRecordSchema>;
+export type SavedDeployment = z.infer<typeof savedDeploymentSchema>;
 
 const stateSchema = z
   .object({
     v: z.literal(STATE_VERSION),
     nodeId: z.string(),
-    deployments: z.record(deploymentRecordSchema),
+    deployments: z.record(savedDeploymentSchema),
   })
   .strict();
 
 export class StateStore {
   readonly file: string;
-  private deployments = new Map<string, DeploymentRecord>();
+  private deployments = new Map<string, SavedDeployment>();
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -76,15 +77,15 @@ export class StateStore {
     if (parsed !== undefined) this.deployments = new Map(Object.entries(parsed.deployments));
   }
 
-  get(id: string): DeploymentRecord | undefined {
+  get(id: string): SavedDeployment | undefined {
     return this.deployments.get(id);
   }
 
-  all(): DeploymentRecord[] {
+  all(): SavedDeployment[] {
     return [...this.deployments.values()];
   }
 
-  async put(record: DeploymentRecord): Promise<void> {
+  async put(record: SavedDeployment): Promise<void> {
     this.deployments.set(record.deploymentId, record);
     await this.persist();
   }

@@ -424,25 +424,6 @@ export class AgentClient {
   }
 }
 
-/**
- * Copies an image from one agent to another without a registry: the source's export chunks are streamed into
- * the target's import, so memory holds about one chunk at a time.
- */
-export async function copyImage(
-  from: AgentClient,
-  to: AgentClient,
-  image: string,
-): Promise<CommandResult<"images.import.commit">> {
-  const exported = await from.openExport(image);
-  try {
-    return await to.importStream(exported.sizeBytes, exported.sha256, async (write) => {
-      for await (const chunk of exported.chunks()) await write(chunk);
-    });
-  } finally {
-    await exported.close();
-  }
-}
-
 async function digestFile(path: string): Promise<{ size: number; sha256: string }> {
   const hash = createHash("sha256");
   let size = 0;

@@ -90,24 +90,20 @@ export function declaredStateFile(config: DriverConfig): string {
   return config.fleet.stateFile ?? path.resolve(".iotfog", `fleet-${fleetName}.json`);
 }
 
-/**
- * Wires the orchestrator and the API server. Pass the process's shared fleet view (then its owner starts it);
- * without one, a fleet view is created and returned among the components.
- */
+/** Wires the orchestrator and the API server over the process's shared fleet view (its owner starts it). */
 export function buildOperatorSurfaces(
   config: DriverConfig,
   agents: AgentPool,
   logger: Logger,
   opts: {
-    fleet?: { view: FleetView; events: EventLog };
+    fleet: { view: FleetView; events: EventLog };
     writeLabels?: LabelWriter;
     /** Served at /metrics on the API's listener (with config.metrics.enabled). */
     metrics?: DriverMetrics;
     security?: SecuritySurface;
-  } = {},
+  },
 ): OperatorSurfaces {
-  const own = opts.fleet === undefined;
-  const { view, events } = opts.fleet ?? createFleetView(config, logger);
+  const { view, events } = opts.fleet;
   const orchestrator = createOrchestrator(config, { view, events }, agents, logger, opts.metrics);
   const token = resolveApiToken(config.api, logger);
   const metrics =
@@ -142,5 +138,5 @@ export function buildOperatorSurfaces(
     logger: logger.child({ part: "api" }),
     ...(opts.security === undefined ? {} : { security: opts.security }),
   });
-  return { components: own ? [view, api] : [api], view, orchestrator, events, api, token };
+  return { components: [api], view, orchestrator, events, api, token };
 }
