@@ -24,20 +24,35 @@ export const ErrorCodes = [
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 
+/** Codes of failures that pass (a busy agent, a late reply): by default the same request may succeed later. */
+export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["TIMEOUT", "UNAVAILABLE"]);
+
+export interface IotFogErrorOptions {
+  cause?: unknown;
+  /** May the same request succeed if sent again? Default: whether the code is in RETRYABLE_CODES. */
+  retryable?: boolean;
+}
+
 export class IotFogError extends Error {
   readonly code: ErrorCode;
   readonly details: Record<string, unknown> | undefined;
+  /**
+   * Whether the same request may succeed if sent again. Endpoints, clients and retry loops decide on this
+   * field (it travels on the ZeroMQ wire as `retryable`), never on a code list or a message of their own.
+   */
+  readonly retryable: boolean;
 
   constructor(
     code: ErrorCode,
     message: string,
     details?: Record<string, unknown>,
-    options?: { cause?: unknown },
+    options?: IotFogErrorOptions,
   ) {
-    super(message, options);
+    super(message, options !== undefined && "cause" in options ? { cause: options.cause } : undefined);
     this.name = "IotFogError";
     this.code = code;
     this.details = details;
+    this.retryable = options?.retryable ?? RETRYABLE_CODES.has(code);
   }
 
   toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {

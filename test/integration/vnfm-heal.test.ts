@@ -114,6 +114,9 @@ describe("fog VNFM: HEAL of a VNFC on a lost node, the old container removed whe
       { timeoutMs: 20000, what: "the VNFM's ERROR about the lost node" },
     );
     expect(await runningOn(engines[lost] as Docker, oldVc)).toBe(true);
+    // autoHeal is off: the fleet waits for the node, nothing is re-placed and no record update goes out.
+    expect(await copiesOf(engines, hostname)).toEqual([oldVc]);
+    expect(nfvo.updates).toEqual([]);
 
     const reply = await nfvo.healVnfc(nsr, "iperf-server", oldVc, "fog node lost");
     expect(reply?.action).toBe("HEAL");

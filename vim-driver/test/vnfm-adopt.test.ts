@@ -3,7 +3,8 @@ import type { AgentPool } from "../src/fleet/agents";
 import { LiveFleet } from "../src/openbaton/fleet/live-fleet";
 import type { VimService } from "../src/openbaton/vim-service";
 import { FleetFogPort } from "../src/vnfm/fog-port";
-import type { FogFault } from "../src/vnfm/ports";
+import type { Server } from "../src/openbaton/catalogue";
+import type { FogFault, VnfcMove } from "../src/vnfm/ports";
 import { waitFor } from "../../test/helpers/services";
 import { TOPIC_PREFIX, capabilitiesMessage, presenceMessage, testFleetView } from "./fleet/fixtures";
 
@@ -16,9 +17,14 @@ import { TOPIC_PREFIX, capabilitiesMessage, presenceMessage, testFleetView } fro
 
 const logger = createLogger({ component: "vnfm-adopt-test", level: "error", silent: true });
 
-function setup(running: Record<string, boolean>): {
+function setup(
+  running: Record<string, boolean>,
+  /** What the driver's listServer shows (the fleet may have placed a VNFC again meanwhile). */
+  servers: Server[] = [],
+): {
   fog: FleetFogPort;
   faults: FogFault[];
+  moves: VnfcMove[];
   online: (nodeId: string) => void;
   check: () => void;
 } {
@@ -27,16 +33,23 @@ function setup(running: Record<string, boolean>): {
     client: () => ({
       call: async (_method: string, params: { deploymentId: string }) => {
         if (running[params.deploymentId] !== true) throw new IotFogError("NOT_FOUND", "no such deployment");
-        return { devices: [] };
+        return { devices: [], state: "running" };
       },
     }),
   } as unknown as AgentPool;
-  const fog = new FleetFogPort({} as VimService, new LiveFleet(view), agents, logger, 60_000);
+  const vim = {
+    listServer: async () => servers,
+    server: async (extId: string) => servers.find((x) => x.extId === extId),
+  } as unknown as VimService;
+  const fog = new FleetFogPort(vim, new LiveFleet(view), agents, logger, 60_000);
   const faults: FogFault[] = [];
   fog.onFault((f) => faults.push(f));
+  const moves: VnfcMove[] = [];
+  fog.onMove((m) => moves.push(m));
   return {
     fog,
     faults,
+    moves,
     online: (nodeId) => {
       view.onMessage(
         nodeTopic(TOPIC_PREFIX, nodeId, "presence"),
@@ -76,5 +89,41 @@ describe("fault watch over VNFCs adopted after a restart", () => {
     // d2 was dropped (its node answered NOT_FOUND): losing pi-2 now reports nothing for it; d1 is watched.
     expect(tracked.has("pi-2:d2.s.0")).toBe(false);
     expect(tracked.has("pi-1:d1.s.0")).toBe(true);
+  });
+
+  it("a stored VNFC the fleet placed again elsewhere (autoHeal) is a move, not a lost node", async () => {
+    const moved: Server = {
+      name: "server-1",
+      extId: "pi-9:d3.s.0",
+      status: "ACTIVE",
+      extendedStatus: "running",
+      hostName: "server-1",
+      instanceName: "server-1",
+      hypervisorHostName: "pi-9",
+      ips: { net: ["10.0.0.9"] },
+      floatingIps: {},
+    };
+    const { fog, faults, moves, online, check } = setup({ "d3.s.0": true }, [moved]);
+    fog.adopt(["pi-3:d3.s.0"], 50);
+    online("pi-9");
+    await waitFor(
+      () => {
+        check();
+        return moves.length > 0;
+      },
+      { what: "the move of d3 to pi-9 after the grace" },
+    );
+    expect(moves).toEqual([
+      {
+        from: "pi-3:d3.s.0",
+        to: expect.objectContaining({
+          vcId: "pi-9:d3.s.0",
+          nodeId: "pi-9",
+          state: "ACTIVE",
+          ips: { net: ["10.0.0.9"] },
+        }),
+      },
+    ]);
+    expect(faults).toEqual([]);
   });
 });

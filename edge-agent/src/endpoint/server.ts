@@ -278,7 +278,7 @@ export class CommandEndpoint implements Component {
         }),
       );
     }
-    if (!REPLAYED.has(command)) return this.execute(command, envelope, attachment);
+    if (!REPLAYED.has(command)) return (await this.execute(command, envelope, attachment)).frames;
     const cached = this.replies.get(envelope.id);
     if (cached !== undefined) {
       if (cached.command !== command) {
@@ -290,20 +290,23 @@ export class CommandEndpoint implements Component {
       this.logger.debug("retried request answered from the first run", { id: envelope.id, command });
       return cached.frames;
     }
-    const frames = this.execute(command, envelope, attachment);
-    this.replies.remember(envelope.id, command, frames);
-    const reply = await frames;
+    const run = this.execute(command, envelope, attachment);
+    this.replies.remember(
+      envelope.id,
+      command,
+      run.then((outcome) => outcome.frames),
+    );
+    const outcome = await run;
     // A retryable failure (busy, timed out) must run again on retry, not be replayed.
-    if (reply.length > 0 && (reply[0]?.includes('"retryable":true') ?? false))
-      this.replies.forget(envelope.id);
-    return reply;
+    if (outcome.failure?.retryable === true) this.replies.forget(envelope.id);
+    return outcome.frames;
   }
 
   private async execute<C extends AgentCommandName>(
     command: C,
     envelope: RequestEnvelope,
     attachment: Buffer | undefined,
-  ): Promise<Buffer[]> {
+  ): Promise<{ frames: Buffer[]; failure?: IotFogError }> {
     const started = Date.now();
     try {
       const schemas = agentCommands[command];
@@ -335,7 +338,7 @@ export class CommandEndpoint implements Component {
       this.logger.debug("command done", { id: envelope.id, command, ms: Date.now() - started });
       const frames = [encodeReply(okReply(envelope.id, result.data))];
       if (reply.attachment !== undefined) frames.push(reply.attachment);
-      return frames;
+      return { frames };
     } catch (e) {
       const error = toIotFogError(e);
       const level = error.code === "INTERNAL" || error.code === "RUNTIME_ERROR" ? "warn" : "debug";
@@ -345,7 +348,7 @@ export class CommandEndpoint implements Component {
         code: error.code,
         error: error.message,
       });
-      return [encodeReply(errorReply(envelope.id, error))];
+      return { frames: [encodeReply(errorReply(envelope.id, error))], failure: error };
     }
   }
 }

@@ -152,9 +152,9 @@ export class DeployForwarder implements Component {
           peer: decision.nodeId,
           error: err.message,
         });
-        // A peer that refused with a reason (not a lost connection) said no on purpose: report it as is.
-        if (err.code !== "UNAVAILABLE" && err.code !== "TIMEOUT" && err.code !== "ADMISSION_REFUSED")
-          throw err;
+        // A peer that refused with a reason (not a passing failure, not its own admission) said no on purpose:
+        // report it as is.
+        if (!err.retryable && err.code !== "ADMISSION_REFUSED") throw err;
       }
     }
     throw new IotFogError(refusal.code, `${refusal.message}; forwarding: ${lastProblem}`, {

@@ -4,7 +4,7 @@ import { Dealer } from "zeromq";
 import { IotFogError, errorMessage } from "../errors";
 import { DEFAULT_LIMITS, LimitRefusals } from "../limits";
 import type { Logger } from "../logging";
-import { sleep } from "../backoff";
+import { Backoff, sleep } from "../backoff";
 import { describeZodError } from "../validation";
 import { curveClientOptions } from "../security/zap";
 import { agentCommands, type AgentCommandName, type CommandParams, type CommandResult } from "./commands";
@@ -25,9 +25,9 @@ export interface AgentClientOptions {
   timeoutMs?: number;
   /** Told of every call that settles and of every retry (the driver's metrics). */
   observer?: AgentCallObserver;
-  /** Extra attempts after the first when an attempt times out or the agent says TIMEOUT/UNAVAILABLE. Default 2. */
+  /** Extra attempts after the first when an attempt gets no reply in time or a retryable error. Default 2. */
   retries?: number;
-  /** Pause between attempts (ms). Default 100. */
+  /** First pause between attempts (ms), growing by the shared Backoff up to 8 times it. Default 100. */
   retryDelayMs?: number;
   /**
    * Largest reply accepted, envelope and attachment together (bytes); libzmq drops the connection of an agent
@@ -203,6 +203,7 @@ export class AgentClient {
     const timeoutMs =
       opts.timeoutMs ?? Math.max(this.timeoutMs, (COMMAND_TIMEOUTS_MS[command] ?? 0) + graceMs);
     const attempts = 1 + (opts.retries ?? this.retries);
+    const backoff = new Backoff({ initialMs: this.retryDelayMs, maxMs: this.retryDelayMs * 8 });
     let lastProblem = "no reply";
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (this.closed) throw new IotFogError("UNAVAILABLE", `client for ${this.endpoint} is closed`);
@@ -240,10 +241,10 @@ export class AgentClient {
             : { result: result.data as CommandResult<C>, attachment };
         }
         const error = fromWireError(reply.error);
-        if (reply.error.retryable !== true || attempt === attempts) throw error;
+        if (!error.retryable || attempt === attempts) throw error;
         lastProblem = `${error.code}: ${error.message}`;
       }
-      if (attempt < attempts) await sleep(this.retryDelayMs);
+      if (attempt < attempts) await sleep(backoff.next());
     }
     throw new IotFogError(
       "UNAVAILABLE",

@@ -72,9 +72,6 @@ export const replyErrorSchema = z
 export const replyEnvelopeSchema = z.discriminatedUnion("ok", [replyOkSchema, replyErrorSchema]);
 export type ReplyEnvelope = z.infer<typeof replyEnvelopeSchema>;
 
-/** Codes a client may retry with the same request id. */
-export const RETRYABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>(["TIMEOUT", "UNAVAILABLE"]);
-
 export function isErrorCode(code: string): code is ErrorCode {
   return (ErrorCodes as readonly string[]).includes(code);
 }
@@ -82,15 +79,16 @@ export function isErrorCode(code: string): code is ErrorCode {
 /** An IotFogError as it goes on the wire. */
 export function toWireError(e: IotFogError): WireError {
   const out: WireError = { code: e.code, message: e.message };
-  if (RETRYABLE_CODES.has(e.code)) out.retryable = true;
+  if (e.retryable) out.retryable = true;
   if (e.details !== undefined) out.details = e.details;
   return out;
 }
 
 /** A wire error back into an IotFogError; an unknown code from a newer agent becomes INTERNAL (kept in details). */
 export function fromWireError(w: WireError): IotFogError {
-  if (isErrorCode(w.code)) return new IotFogError(w.code, w.message, w.details);
-  return new IotFogError("INTERNAL", w.message, { ...w.details, wireCode: w.code });
+  const options = { retryable: w.retryable === true };
+  if (isErrorCode(w.code)) return new IotFogError(w.code, w.message, w.details, options);
+  return new IotFogError("INTERNAL", w.message, { ...w.details, wireCode: w.code }, options);
 }
 
 export function encodeRequest(envelope: RequestEnvelope): Buffer {

@@ -45,3 +45,14 @@ export function pendingVnfc(
     if (parseServerExtId(vcId)?.agentDeploymentId === news.agentDeploymentId) return vcId;
   return undefined;
 }
+
+/** The server a VNFC runs as now when the fleet placed it again: same agent deployment id, another node. */
+export function movedTo(extIds: Iterable<string>, vcId: string): string | undefined {
+  const ref = parseServerExtId(vcId);
+  if (ref === undefined) return undefined;
+  for (const extId of extIds) {
+    const other = parseServerExtId(extId);
+    if (other?.agentDeploymentId === ref.agentDeploymentId && other.nodeId !== ref.nodeId) return extId;
+  }
+  return undefined;
+}

@@ -48,6 +48,7 @@ export class FleetFogPort implements FogPort {
       fleet,
       inspect: (vcId) => this.inspect(vcId),
       server: (extId) => vim.server(extId),
+      servers: () => vim.listServer(this.vimOf(undefined)),
       logger,
       checkIntervalMs,
       ...(events === undefined ? {} : { events }),

@@ -10,7 +10,7 @@ import {
 import type { EventLog } from "../fleet/events";
 import type { Server } from "../openbaton/catalogue";
 import { nodeAddress, type LiveFleet } from "../openbaton/fleet/live-fleet";
-import { movedFrom, pendingVnfc, reconcilerNews } from "./fleet-moves";
+import { movedFrom, movedTo, pendingVnfc, reconcilerNews } from "./fleet-moves";
 import type { FogFault, VnfcMove } from "./ports";
 import { splitExtId, stateOf } from "./vnfc-ids";
 
@@ -20,6 +20,8 @@ export interface VnfcWatchOptions {
   inspect(vcId: string): Promise<DeploymentInfo>;
   /** The driver's Server for a vc_id (listServer), undefined when it lists none. */
   server(extId: string): Promise<Server | undefined>;
+  /** Every server the driver placed (listServer): where an adopted VNFC may run now. */
+  servers(): Promise<Server[]>;
   logger: Logger;
   checkIntervalMs: number;
   /** The fleet's event log: what the reconciler did to VNFCs by itself (`on_node_loss: replace`). */
@@ -187,14 +189,46 @@ export class VnfcWatch {
         if (this.tracked.get(vcId) === t) t.deviceIds = info.devices.map((d) => d.deviceId);
       },
       (e: unknown) => {
-        if (isIotFogError(e) && e.code === "NOT_FOUND" && this.tracked.get(vcId) === t) {
-          this.tracked.delete(vcId);
-          this.logger.warn("a stored VNFC is not on its node any more; no longer watched", {
-            vcId,
-            nodeId: t.nodeId,
+        if (isIotFogError(e) && e.code === "NOT_FOUND" && this.tracked.get(vcId) === t)
+          void this.lookElsewhere(vcId, t, () => {
+            this.tracked.delete(vcId);
+            this.logger.warn("a stored VNFC is not on its node any more; no longer watched", {
+              vcId,
+              nodeId: t.nodeId,
+            });
           });
-        }
       },
+    );
+  }
+
+  /**
+   * An adopted VNFC its node does not run (node gone, or back without it): the fleet may have placed it again
+   * while this process was down, or before it could say so. Then it is a move (the NFVO gets its record update);
+   * else `otherwise`.
+   */
+  private async lookElsewhere(vcId: string, t: Tracked, otherwise: () => void): Promise<void> {
+    t.faulted = true;
+    let to: string | undefined;
+    try {
+      to = movedTo(
+        (await this.opts.servers()).map((s) => s.extId),
+        vcId,
+      );
+    } catch (e) {
+      this.logger.warn("could not list the servers to find a VNFC", { vcId, error: errorMessage(e) });
+    }
+    if (this.tracked.get(vcId) !== t) return;
+    if (to === undefined) {
+      otherwise();
+      return;
+    }
+    this.tracked.delete(vcId);
+    await this.reportMove(vcId, to).catch((e: unknown) =>
+      this.logger.warn("could not follow a VNFC the fleet placed again", {
+        from: vcId,
+        to,
+        error: errorMessage(e),
+      }),
     );
   }
 
@@ -209,6 +243,18 @@ export class VnfcWatch {
       if (t.adopted) {
         if (node !== undefined) this.confirmAdopted(vcId, t);
         else if (now < this.adoptDeadline) continue;
+        else {
+          delete t.adopted;
+          void this.lookElsewhere(vcId, t, () =>
+            this.emit({
+              kind: "node-lost",
+              nodeId: t.nodeId,
+              vcIds: [vcId],
+              detail: `node ${t.nodeId} is offline (no presence or heartbeat)`,
+            }),
+          );
+          continue;
+        }
       }
       if (node === undefined) {
         t.faulted = true;

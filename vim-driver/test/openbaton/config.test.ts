@@ -20,4 +20,12 @@ describe("driver configuration", () => {
     expect(r.success).toBe(false);
     expect(JSON.stringify(r.error?.issues)).toMatch(/flavor names must be unique/);
   });
+
+  it("vnfm.autoHeal is off by default, a boolean when set, and named when it is not one", () => {
+    expect(driverConfigSchema.parse({}).vnfm.autoHeal).toBe(false);
+    expect(driverConfigSchema.parse({ vnfm: { autoHeal: true } }).vnfm.autoHeal).toBe(true);
+    const r = driverConfigSchema.safeParse({ vnfm: { autoHeal: "yes" } });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.path).toEqual(["vnfm", "autoHeal"]);
+  });
 });
