@@ -2,7 +2,15 @@ import { createHash, randomUUID, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, rm, stat, statfs, type FileHandle } from "node:fs/promises";
 import path from "node:path";
-import { IotFogError, errorMessage, formatBytes, type Component, type Logger } from "@openiotfog/shared";
+import {
+  IotFogError,
+  errorMessage,
+  formatBytes,
+  type Component,
+  type ExpectedImage,
+  type Logger,
+} from "@openiotfog/shared";
+import { checkImageTarball, withDefaultTag } from "./image-tarball";
 import type { ContainerRuntime } from "./runtime/runtime";
 
 interface ImportTransfer {
@@ -11,6 +19,7 @@ interface ImportTransfer {
   handle: FileHandle;
   sizeBytes: number;
   sha256: string;
+  expect: ExpectedImage | undefined;
   received: number;
   hash: Hash;
   touched: number;
@@ -97,7 +106,11 @@ export class ImageTransfers implements Component {
     return t as Extract<ImportTransfer | ExportTransfer, { kind: K }>;
   }
 
-  async beginImport(sizeBytes: number, sha256: string): Promise<{ transferId: string; chunkBytes: number }> {
+  async beginImport(
+    sizeBytes: number,
+    sha256: string,
+    expect?: ExpectedImage,
+  ): Promise<{ transferId: string; chunkBytes: number }> {
     const id = this.reserve();
     // Refused before the first chunk when the staging disk cannot hold the tarball: a copy that would fill the
     // disk half way is worse for the node than one that never starts.
@@ -119,6 +132,7 @@ export class ImageTransfers implements Component {
       handle,
       sizeBytes,
       sha256,
+      expect,
       received: 0,
       hash: createHash("sha256"),
       touched: Date.now(),
@@ -179,12 +193,59 @@ export class ImageTransfers implements Component {
       }
       await t.handle.sync();
       await t.handle.close();
-      const images = await this.runtime.loadImage(t.file);
+      const images =
+        t.expect === undefined
+          ? await this.runtime.loadImage(t.file)
+          : await this.loadExpected(t.file, t.expect);
       this.logger.info("image imported", { images, sizeBytes: t.sizeBytes });
       return { images, sizeBytes: t.sizeBytes };
     } finally {
       await this.drop(id);
     }
+  }
+
+  /**
+   * Loads a copied image only if the staged tarball is the expected one (checked before Docker reads it, see
+   * image-tarball.ts). Afterwards the tag must point at the expected id; should Docker ever have read the archive
+   * differently, the loaded image is removed and the tag's previous image put back.
+   */
+  private async loadExpected(file: string, expect: ExpectedImage): Promise<string[]> {
+    try {
+      const handle = await open(file, "r");
+      try {
+        await checkImageTarball(async (position, length) => {
+          const buf = Buffer.alloc(length);
+          const { bytesRead } = await handle.read(buf, 0, length, position);
+          return buf.subarray(0, bytesRead);
+        }, expect);
+      } finally {
+        await handle.close();
+      }
+    } catch (e) {
+      this.logger.warn("copied image refused", { expected: expect, error: errorMessage(e) });
+      throw e;
+    }
+    const tag = expect.tag === undefined ? undefined : withDefaultTag(expect.tag);
+    const before = tag === undefined ? undefined : await this.runtime.imageId(tag);
+    const images = await this.runtime.loadImage(file);
+    const loaded = await Promise.all(
+      images.map(async (ref) => ({ ref, id: await this.runtime.imageId(ref) })),
+    );
+    const tagged = tag === undefined ? expect.imageId : await this.runtime.imageId(tag);
+    const stray = loaded.filter((l) => l.id !== expect.imageId);
+    if (tagged !== expect.imageId || stray.length > 0) {
+      // Untagging each stray reference deletes the image unless something else still holds it.
+      const refs = new Set(stray.map((l) => l.ref));
+      if (tag !== undefined && tagged !== expect.imageId) refs.add(tag);
+      for (const ref of refs) await this.runtime.removeImage(ref).catch(() => undefined);
+      if (tag !== undefined && before !== undefined) await this.runtime.tagImage(before, tag);
+      throw new IotFogError(
+        "IMAGE_REJECTED",
+        `loaded image ${tagged ?? "(none)"} is not the expected ${expect.imageId}; removed`,
+        { field: "imageId", expected: expect.imageId, actual: tagged },
+      );
+    }
+    return images;
   }
 
   async abort(id: string): Promise<void> {

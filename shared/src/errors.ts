@@ -18,6 +18,8 @@ export const ErrorCodes = [
   "POLICY_REFUSED",
   "RUNTIME_ERROR",
   "IMAGE_NOT_FOUND",
+  /** A copied image tarball is not the image the driver expects (docs/security.md, image integrity). */
+  "IMAGE_REJECTED",
   "PROTOCOL_ERROR",
   "UNSUPPORTED",
   "INTERNAL",

@@ -63,7 +63,7 @@ export function commandHandlers(d: HandlerDeps): CommandHandlers {
     inspect: (p) => d.deployments.inspect(p.deploymentId),
     logs: async (p) => ({ lines: await d.deployments.logs(p.deploymentId, p.tail, p.timestamps) }),
     "images.list": async () => ({ images: await d.runtime.listImages() }),
-    "images.import.begin": (p) => d.images.beginImport(p.sizeBytes, p.sha256),
+    "images.import.begin": (p) => d.images.beginImport(p.sizeBytes, p.sha256, p.expect),
     "images.import.chunk": async (p, ctx) => {
       if (ctx.attachment === undefined) {
         throw new IotFogError("BAD_REQUEST", "images.import.chunk needs the chunk bytes as a second frame");

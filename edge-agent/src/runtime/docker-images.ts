@@ -52,6 +52,33 @@ export class DockerImages {
     }
   }
 
+  async idOf(ref: string): Promise<string | undefined> {
+    try {
+      return (await this.docker.getImage(ref).inspect()).Id;
+    } catch (e) {
+      if ((e as DockerApiError).statusCode === 404) return undefined;
+      throw dockerError(e, `inspect image ${ref}`);
+    }
+  }
+
+  async tag(id: string, ref: string): Promise<void> {
+    const colon = ref.lastIndexOf(":");
+    try {
+      await this.docker.getImage(id).tag({ repo: ref.slice(0, colon), tag: ref.slice(colon + 1) });
+    } catch (e) {
+      throw dockerError(e, `tag image ${id} as ${ref}`);
+    }
+  }
+
+  async remove(ref: string): Promise<void> {
+    try {
+      await this.docker.getImage(ref).remove();
+    } catch (e) {
+      if ((e as DockerApiError).statusCode === 404) return;
+      throw dockerError(e, `remove image ${ref}`);
+    }
+  }
+
   async load(tarPath: string): Promise<string[]> {
     let stream: NodeJS.ReadableStream;
     try {

@@ -262,6 +262,18 @@ export class DockerRuntime implements ContainerRuntime {
     return this.images.save(ref, tarPath);
   }
 
+  imageId(ref: string): Promise<string | undefined> {
+    return this.images.idOf(ref);
+  }
+
+  tagImage(id: string, ref: string): Promise<void> {
+    return this.images.tag(id, ref);
+  }
+
+  removeImage(ref: string): Promise<void> {
+    return this.images.remove(ref);
+  }
+
   listNetworks(): Promise<NetworkInfo[]> {
     return this.networks.list();
   }

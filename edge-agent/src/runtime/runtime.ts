@@ -132,6 +132,11 @@ export interface ContainerRuntime {
   pullImage(ref: string): Promise<{ image: string; id: string }>;
   /** Writes a `docker save` tarball of the image to `tarPath`. */
   saveImage(ref: string, tarPath: string): Promise<void>;
+  /** The image id a reference resolves to, or undefined when the node has no such image. */
+  imageId(ref: string): Promise<string | undefined>;
+  tagImage(id: string, ref: string): Promise<void>;
+  /** Removes a tag (the image too when nothing else holds it); absent already is not an error. */
+  removeImage(ref: string): Promise<void>;
 
   listNetworks(): Promise<NetworkInfo[]>;
   createNetwork(opts: CreateNetworkOptions): Promise<{ network: NetworkInfo; created: boolean }>;

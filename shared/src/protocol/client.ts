@@ -7,7 +7,13 @@ import type { Logger } from "../logging";
 import { Backoff, sleep } from "../backoff";
 import { describeZodError } from "../validation";
 import { curveClientOptions } from "../security/zap";
-import { agentCommands, type AgentCommandName, type CommandParams, type CommandResult } from "./commands";
+import {
+  agentCommands,
+  type AgentCommandName,
+  type CommandParams,
+  type CommandResult,
+  type ExpectedImage,
+} from "./commands";
 import {
   DEFAULT_CHUNK_BYTES,
   PROTOCOL_VERSION,
@@ -330,14 +336,20 @@ export class AgentClient {
 
   /**
    * begin → chunks → commit: `feed` writes the tarball's bytes in order (any sizes; they are re-cut to the
-   * agent's chunk size). On any failure the transfer is aborted so the agent frees its temporary file.
+   * agent's chunk size). On any failure the transfer is aborted so the agent frees its temporary file. With
+   * `expect`, the agent loads the tarball only if it holds exactly that image (id and tag).
    */
   async importStream(
     sizeBytes: number,
     sha256: string,
     feed: (write: (bytes: Buffer) => Promise<void>) => Promise<void>,
+    expect?: ExpectedImage,
   ): Promise<CommandResult<"images.import.commit">> {
-    const { transferId, chunkBytes } = await this.call("images.import.begin", { sizeBytes, sha256 });
+    const { transferId, chunkBytes } = await this.call("images.import.begin", {
+      sizeBytes,
+      sha256,
+      ...(expect === undefined ? {} : { expect }),
+    });
     let offset = 0;
     const write = async (bytes: Buffer): Promise<void> => {
       for (let at = 0; at < bytes.length; at += chunkBytes) {

@@ -176,12 +176,27 @@ export const imageInfoSchema = z
   })
   .strict();
 export const imagesListResultSchema = z.object({ images: z.array(imageInfoSchema) }).strict();
+export type ImageInfo = z.infer<typeof imageInfoSchema>;
+
+/**
+ * What a copied image must be, as the driver learnt it from the node it copies from (not from the tarball): the
+ * agent checks the tarball's config digest (Docker's image id) and tags against it before `docker load`.
+ */
+export const expectedImageSchema = z
+  .object({
+    imageId: z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 hex>"),
+    /** The one tag the tarball may carry; absent: none. */
+    tag: z.string().min(1).max(512).optional(),
+  })
+  .strict();
+export type ExpectedImage = z.infer<typeof expectedImageSchema>;
 
 /** Import a `docker save` tarball in chunks: begin → chunk (attachment) × n → commit (or abort). */
 export const imagesImportBeginParamsSchema = z
   .object({
     sizeBytes: z.number().int().positive("must be > 0"),
     sha256: sha256Schema,
+    expect: expectedImageSchema.optional(),
   })
   .strict();
 export const imagesImportBeginResultSchema = z

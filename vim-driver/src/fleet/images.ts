@@ -1,4 +1,11 @@
-import { IotFogError, errorMessage, type AgentClient, type Logger } from "@openiotfog/shared";
+import {
+  IotFogError,
+  errorMessage,
+  type AgentClient,
+  type ExpectedImage,
+  type ImageInfo,
+  type Logger,
+} from "@openiotfog/shared";
 import type { AgentDirectory, NodeDirectory } from "./directories";
 import { runsOnNode } from "./image-platforms";
 import type { DeployProgress, FleetNode } from "./types";
@@ -27,7 +34,7 @@ export class ImageDistribution {
     const { nodeId, image } = target;
     const base = { phase: "image" as const, ...target };
     const client = this.opts.agents.client(nodeId);
-    if (await hasImage(client, image)) {
+    if ((await heldImage(client, image)) !== undefined) {
       progress({ ...base, action: "present" });
       return;
     }
@@ -37,17 +44,22 @@ export class ImageDistribution {
     for (const other of this.opts.fleet.nodes()) {
       if (other.nodeId === nodeId || !other.online || other.endpoint === undefined) continue;
       let source: AgentClient;
+      let expect: ExpectedImage;
       try {
         source = this.opts.agents.client(other.nodeId);
         // Only a copy that runs there: an image never goes to a node of another architecture.
-        if (!(await hasImage(source, image, this.opts.fleet.node(nodeId)))) continue;
+        const held = await heldImage(source, image, this.opts.fleet.node(nodeId));
+        if (held === undefined) continue;
+        // The target loads the tarball only if it is this image (Docker's content-addressed id, as the source
+        // node answered over the command channel) under this tag: not whatever the tarball declares.
+        expect = { imageId: held.id, ...(isTagReference(image) ? { tag: withTag(image) } : {}) };
       } catch {
         continue;
       }
       progress({ ...base, action: "copy", fromNodeId: other.nodeId, doneBytes: 0 });
       const started = this.opts.now();
       try {
-        const bytes = await copyWithProgress(source, client, image, (doneBytes, totalBytes) =>
+        const bytes = await copyWithProgress(source, client, image, expect, (doneBytes, totalBytes) =>
           progress({ ...base, action: "copy", fromNodeId: other.nodeId, doneBytes, totalBytes }),
         );
         this.opts.logger.info("image copied", {
@@ -86,13 +98,22 @@ export class ImageDistribution {
   }
 }
 
-/** Whether the agent holds the image (built for `runsOn`'s platform, when given). */
-async function hasImage(client: AgentClient, image: string, runsOn?: FleetNode): Promise<boolean> {
+/** The agent's image that `image` names (built for `runsOn`'s platform, when given), if it holds one. */
+async function heldImage(
+  client: AgentClient,
+  image: string,
+  runsOn?: FleetNode,
+): Promise<ImageInfo | undefined> {
   const want = withTag(image);
   const { images } = await client.call("images.list", {});
-  return images.some(
+  return images.find(
     (i) => (i.tags.some((t) => withTag(t) === want) || i.id === image) && runsOnNode(i.platform, runsOn),
   );
+}
+
+/** `repo[:tag]`, not an image id nor a digest reference (those load without a tag). */
+function isTagReference(image: string): boolean {
+  return !image.includes("@") && !/^(sha256:)?[0-9a-f]{64}$/.test(image);
 }
 
 function withTag(image: string): string {
@@ -108,18 +129,24 @@ async function copyWithProgress(
   source: AgentClient,
   target: AgentClient,
   image: string,
+  expect: ExpectedImage,
   onProgress: (doneBytes: number, totalBytes: number) => void,
 ): Promise<number> {
   const exported = await source.openExport(image);
   try {
     let done = 0;
-    await target.importStream(exported.sizeBytes, exported.sha256, async (write) => {
-      for await (const chunk of exported.chunks()) {
-        await write(chunk);
-        done += chunk.length;
-        onProgress(done, exported.sizeBytes);
-      }
-    });
+    await target.importStream(
+      exported.sizeBytes,
+      exported.sha256,
+      async (write) => {
+        for await (const chunk of exported.chunks()) {
+          await write(chunk);
+          done += chunk.length;
+          onProgress(done, exported.sizeBytes);
+        }
+      },
+      expect,
+    );
     return exported.sizeBytes;
   } finally {
     await exported.close();
