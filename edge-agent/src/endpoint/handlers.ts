@@ -31,20 +31,23 @@ export interface HandlerDeps {
   hostPolicy: HostPolicy;
   /** The node's trust list: a trust.update is checked against the fleet keys in force (security/). */
   security: { update(trust: Trust, mac: string): Promise<Trust> };
-  /** Told when the driver's reconciler reaches this node (`list`, `start`, `remove`): fencing/contact.ts. */
+  /** Told when the driver reaches this node (`ping`, `list`, `start`, `remove`): fencing/contact.ts. */
   fleetContact: { heard(): void };
 }
 
 /** Every command of the protocol, mapped onto the agent's parts. Params arrive validated. */
 export function commandHandlers(d: HandlerDeps): CommandHandlers {
   return {
-    ping: async () => ({
-      nodeId: d.nodeId,
-      agentVersion: IOTFOG_VERSION,
-      protocolVersion: PROTOCOL_VERSION,
-      time: Date.now(),
-      uptimeMs: Date.now() - d.startedAt,
-    }),
+    ping: async () => {
+      d.fleetContact.heard();
+      return {
+        nodeId: d.nodeId,
+        agentVersion: IOTFOG_VERSION,
+        protocolVersion: PROTOCOL_VERSION,
+        time: Date.now(),
+        uptimeMs: Date.now() - d.startedAt,
+      };
+    },
     capabilities: async (p) => (p.refresh ? d.capabilities.refresh() : d.capabilities.current()),
     deploy: (p) => d.deploy(p),
     start: (p) => {

@@ -10,8 +10,8 @@ import {
 
 /**
  * When this node last heard from the fleet. "Heard" is a command of the driver's reconciler arriving on the
- * (authenticated) command endpoint: `list`, which every pass sends to every node the driver counts as online
- * (every 2 s by default), or a `start` or `remove` it sends after one. Not MQTT: a broker restart must not fence
+ * (authenticated) command endpoint: the `ping` it sends every node the driver counts as online every interval
+ * (2 s by default) apart from its passes, a pass's `list`, or a `start` or `remove` it sends after one. Not MQTT: a broker restart must not fence
  * anything, and an MQTT connection says nothing about whether the driver still counts the node in; the driver
  * talks to agents over ZeroMQ, which a broker restart does not touch. Peers never send these commands (they
  * forward deploys only).

@@ -60,6 +60,7 @@ export class Reconciler implements Component {
   readonly name = "reconciler";
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
+  private contactTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -78,6 +79,7 @@ export class Reconciler implements Component {
     this.stopped = false;
     this.startedAt = this.now();
     this.timer = setInterval(() => this.trigger(), this.opts.intervalMs);
+    this.contactTimer = setInterval(() => this.contact(), this.opts.intervalMs);
     this.unsubscribe = this.opts.events.subscribe((e) => {
       if (e.type === "node.offline" || e.type === "node.online") this.trigger();
     });
@@ -87,7 +89,8 @@ export class Reconciler implements Component {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    if (this.contactTimer) clearInterval(this.contactTimer);
+    this.timer = this.contactTimer = undefined;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     await this.running;
@@ -99,6 +102,25 @@ export class Reconciler implements Component {
    */
   useNetworks(networksFor: NetworksFor): void {
     this.networksFor = networksFor;
+  }
+
+  /**
+   * Word from the fleet for the agents' fencing (docs/self-healing.md, "Fencing"): a `ping` to every node the
+   * fleet view shows online, every interval and apart from the passes, so that a pass busy with a long image
+   * copy does not leave the agents silent long enough to fence themselves. Answers are not needed.
+   */
+  private contact(): void {
+    for (const n of this.opts.fleet.nodes()) {
+      if (!n.online) continue;
+      try {
+        void this.opts.agents
+          .client(n.nodeId)
+          .call("ping", {}, { timeoutMs: this.opts.intervalMs, retries: 0 })
+          .catch(() => undefined);
+      } catch {
+        // No client for it (no endpoint announced yet): the next interval tries again.
+      }
+    }
   }
 
   /** Starts a pass now, or one more right after the running one. */

@@ -29,7 +29,7 @@ function withOrchestrator(
   fleet: MemoryFleet,
   store: MemoryDeclaredStateStore,
   clock = { t: 1_000_000 },
-  extra: { startupSettleMs?: number } = {},
+  extra: { startupSettleMs?: number; reconcileIntervalMs?: number } = {},
 ): Setup {
   const events = new EventLog(1000, () => clock.t);
   const o = new Orchestrator({
@@ -218,6 +218,23 @@ describe("Reconciler: declared vs observed, over an in-memory fleet", () => {
       nodeId: p2.replicas[0]!.nodeId,
       note: expect.stringContaining("exclusive device and has no fence_after"),
     });
+  });
+
+  it("pings every online node each interval, apart from the passes: the agents' word from the fleet for fencing", async () => {
+    const s = setup([
+      ["a", {}],
+      ["b", {}],
+    ]);
+    s.fleet.setOnline("b", false);
+    const o = withOrchestrator(s.fleet, s.store, s.clock, { reconcileIntervalMs: 50 }).o;
+    await o.reconciler.start();
+    try {
+      while (s.fleet.calls.filter((c) => c === "a:ping").length < 2)
+        await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      await o.reconciler.stop();
+    }
+    expect(s.fleet.calls.filter((c) => c.endsWith(":ping")).every((c) => c === "a:ping")).toBe(true);
   });
 
   it("a replica that cannot be placed again is pending with the placement's explanation, retried with backoff", async () => {
