@@ -25,6 +25,7 @@ export default tseslint.config(
           "./shared/tsconfig.json",
           "./edge-agent/tsconfig.json",
           "./vim-driver/tsconfig.json",
+          "./vim-driver/tsconfig.gui.json",
           "./cli/tsconfig.json",
         ],
         tsconfigRootDir: import.meta.dirname,

@@ -411,14 +411,14 @@
   }
 
   function workload() {
-    const blueprint = $("blueprint").value;
-    const name = $("deploy-name").value.trim();
+    const blueprint = /** @type {HTMLTextAreaElement} */ ($("blueprint")).value;
+    const name = /** @type {HTMLInputElement} */ ($("deploy-name")).value.trim();
     return { blueprint, ...(name ? { name } : {}) };
   }
 
   function setBusy(busy) {
-    $("deploy-button").disabled = busy;
-    $("explain-button").disabled = busy;
+    /** @type {HTMLButtonElement} */ ($("deploy-button")).disabled = busy;
+    /** @type {HTMLButtonElement} */ ($("explain-button")).disabled = busy;
   }
 
   async function explain() {
@@ -497,15 +497,16 @@
   document.addEventListener("DOMContentLoaded", () => {
     $("login-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
-      state.token = $("token-input").value.trim();
+      state.token = /** @type {HTMLInputElement} */ ($("token-input")).value.trim();
       sessionStorage.setItem(TOKEN_KEY, state.token);
       void start();
     });
     $("deploy-form").addEventListener("submit", deploy);
     $("explain-button").addEventListener("click", explain);
     $("blueprint-file").addEventListener("change", async (ev) => {
-      const file = ev.target.files && ev.target.files[0];
-      if (file) $("blueprint").value = await file.text();
+      const input = /** @type {HTMLInputElement} */ (ev.target);
+      const file = input.files && input.files[0];
+      if (file) /** @type {HTMLTextAreaElement} */ ($("blueprint")).value = await file.text();
     });
     state.token = takeTokenFromUrl();
     if (state.token) void start();
