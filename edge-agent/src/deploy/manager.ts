@@ -25,6 +25,9 @@ import type { SavedDeployment, StateStore } from "../state/store";
 import { admitNewDeployment, leaseHolders } from "./admission";
 import { DeploymentContainers, deploymentInfoOf, repointAssignment } from "./containers";
 
+/** What the manager reads of the node's capabilities: admission's view, and the device paths discovery found. */
+export type DeploymentCapabilities = Pick<CapabilityService, "current" | "discoveredDevicePaths">;
+
 export type ReconcileAction = "recreated" | "started" | "failed";
 
 /** Told what the deployment manager did (MQTT node events, metrics). Observers never change what it does. */
@@ -62,7 +65,7 @@ export class DeploymentManager implements Component {
     private readonly config: AgentConfig,
     private readonly runtime: ContainerRuntime,
     private readonly store: StateStore,
-    private readonly capabilities: CapabilityService,
+    private readonly capabilities: DeploymentCapabilities,
     private readonly logger: Logger,
   ) {
     this.guard = new HostPolicyGuard(config.nodeId, config.hostPolicy, runtime, capabilities);
