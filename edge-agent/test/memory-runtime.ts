@@ -130,6 +130,19 @@ export class MemoryRuntime implements ContainerRuntime {
     throw new IotFogError("UNSUPPORTED", "the memory runtime saves no tarballs");
   }
 
+  async imageId(ref: string): Promise<string | undefined> {
+    return this.images.has(ref) ? ref : undefined;
+  }
+
+  async tagImage(id: string, ref: string): Promise<void> {
+    if (!this.images.has(id)) throw new IotFogError("IMAGE_NOT_FOUND", `no image ${id}`);
+    this.images.add(ref);
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    this.images.delete(ref);
+  }
+
   async listNetworks(): Promise<NetworkInfo[]> {
     return [...this.networks.values()];
   }
