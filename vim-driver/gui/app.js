@@ -5,6 +5,7 @@
 (() => {
   const API = "/api/v1";
   const TOKEN_KEY = "iotfog.token";
+  /** @type {{ token: string, nodes: any[], deployments: any[], lastEventId: number, refreshTimer: number }} */
   const state = { token: "", nodes: [], deployments: [], lastEventId: 0, refreshTimer: 0 };
 
   // ------------------------------------------------------------------------------------------ helpers
@@ -23,7 +24,12 @@
     }
     return el;
   }
-  const $ = (id) => document.getElementById(id);
+  /** The page's element with this id; the page defines every id the script asks for. */
+  const $ = (id) => {
+    const el = document.getElementById(id);
+    if (el === null) throw new Error(`the page has no element #${id}`);
+    return el;
+  };
 
   function bytes(n) {
     if (n === undefined || n === null) return "-";
@@ -301,7 +307,7 @@
       h("span", { class: "message" }, e.message),
     );
     list.prepend(item);
-    while (list.children.length > 200) list.lastElementChild.remove();
+    while (list.children.length > 200) list.lastElementChild?.remove();
   }
 
   /** Reads the SSE stream with fetch (EventSource cannot send the Authorization header); reconnects. */
