@@ -39,7 +39,8 @@ import mqtt from "mqtt";
 import { AgentClient, nodeTopic } from "@openiotfog/shared";
 import { enrollTestNode, fleetClientKeys } from "../test/helpers/fleet";
 
-const REPO = path.resolve(__dirname, "../..");
+// Compiled to bench/dist/agent-memory/bench/agent-memory.js (rootDir is the repository, for the test helpers).
+const REPO = path.resolve(__dirname, "../../../..");
 const IMAGE = process.env.IOTFOG_BENCH_IMAGE ?? "openiotfog/testbox:latest";
 const MQTT_URL = process.env.IOTFOG_TEST_MQTT_URL ?? "mqtt://127.0.0.1:1883";
 const CONTAINERS = Number(process.env.IOTFOG_BENCH_CONTAINERS ?? 10);
