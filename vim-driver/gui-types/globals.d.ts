@@ -11,6 +11,8 @@ interface IotFogUsageApi {
   replicaCells(nodes: unknown[], replica: unknown): HTMLElement[];
   /** Polls GET /usage and keeps the sparklines current. */
   start(api: GuiApiCall): Promise<void>;
+  /** A byte count in binary units ("12.3 MiB"), "-" when unknown. */
+  bytes(n: number | null | undefined): string;
 }
 
 interface Window {

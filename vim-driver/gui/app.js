@@ -31,17 +31,8 @@
     return el;
   };
 
-  function bytes(n) {
-    if (n === undefined || n === null) return "-";
-    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let v = Math.max(0, n);
-    let i = 0;
-    while (v >= 1024 && i < units.length - 1) {
-      v /= 1024;
-      i++;
-    }
-    return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
-  }
+  // usage.js (loaded first) owns the byte formatter both scripts show figures with.
+  const { bytes } = window.IotFogUsage;
   const cores = (n) => (n === undefined ? "-" : Number.isInteger(n) ? String(n) : n.toFixed(2));
   const time = (iso) => new Date(iso).toLocaleTimeString();
 

@@ -163,5 +163,5 @@ window.IotFogUsage = (() => {
     usage.timer = setInterval(() => void poll(api), POLL_MS);
   }
 
-  return { nodeBlock, replicaCells, start };
+  return { nodeBlock, replicaCells, start, bytes };
 })();

@@ -3,7 +3,6 @@ import type { ZodType, ZodTypeDef } from "zod";
 import {
   DEFAULT_LIMITS,
   curveContext,
-  makeCurveServer,
   type CurveServer,
   IotFogError,
   LimitRefusals,
@@ -23,6 +22,7 @@ import {
   type ParsedCommandParams,
   type RequestEnvelope,
 } from "@openiotfog/shared";
+import { bindServer } from "../monitoring/zmq-bind";
 import { advertisedAddress } from "./address";
 import { REPLAYED, ReplyCache } from "./reply-cache";
 import type { NodeSecurity } from "../security/node-security";
@@ -122,29 +122,17 @@ export class CommandEndpoint implements Component {
       context: curveContext,
       maxMessageSize: 4 * (this.opts.maxEnvelopeBytes + this.opts.maxAttachmentBytes),
     });
-    const security = this.opts.security;
-    if (security?.enabled === true) {
-      this.curve = await makeCurveServer(
-        socket,
-        security.keys.secretKey,
-        security.domain("commands"),
-        security.policy("command endpoint"),
-      );
-    }
-    try {
-      await socket.bind(address);
-    } catch (e) {
-      if (this.curve === undefined) socket.close();
-      else await this.curve.close();
-      this.curve = undefined;
-      throw new IotFogError(
-        "UNAVAILABLE",
-        `cannot bind the command endpoint to ${address}: ${errorMessage(e)}`,
-      );
-    }
+    const { endpoint, curve } = await bindServer(
+      socket,
+      address,
+      "command endpoint",
+      this.opts.security,
+      "commands",
+    );
+    this.curve = curve;
     this.socket = socket;
     this.loop = this.receive(socket);
-    return socket.lastEndpoint ?? address;
+    return endpoint;
   }
 
   /** The address clients should use (config `zmq.advertise`, or the bound one made reachable). */

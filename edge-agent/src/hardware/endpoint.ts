@@ -3,12 +3,11 @@ import {
   IotFogError,
   errorMessage,
   curveContext,
-  makeCurveServer,
   type Component,
   type CurveServer,
   type Logger,
 } from "@openiotfog/shared";
-import { bindOrClose } from "../monitoring/zmq-bind";
+import { bindServer } from "../monitoring/zmq-bind";
 import { isLoopbackAddress } from "../security/config";
 import type { NodeSecurity } from "../security/node-security";
 import { MAX_HARDWARE_EVENT_BYTES, type HardwareEventHandler } from "./handler";
@@ -42,28 +41,24 @@ export class HardwareEventEndpoint implements Component {
       context: curveContext,
     });
     socket.subscribe();
-    if (!isLoopbackAddress(this.address)) {
-      if (this.security?.enabled !== true) {
-        socket.close();
-        throw new IotFogError(
-          "CONFIG_INVALID",
-          `hardware.bind ${this.address} is not a loopback address: a network bind needs CurveZMQ (security.mode curve)`,
-        );
-      }
-      this.curve = await makeCurveServer(
-        socket,
-        this.security.keys.secretKey,
-        this.security.domain("hardware"),
-        this.security.policy("hardware event endpoint"),
+    const network = !isLoopbackAddress(this.address);
+    if (network && this.security?.enabled !== true) {
+      socket.close();
+      throw new IotFogError(
+        "CONFIG_INVALID",
+        `hardware.bind ${this.address} is not a loopback address: a network bind needs CurveZMQ (security.mode curve)`,
       );
     }
-    try {
-      this.bound = await bindOrClose(socket, this.address, "hardware event endpoint");
-    } catch (e) {
-      await this.curve?.close();
-      this.curve = undefined;
-      throw e;
-    }
+    // On loopback it stays plain ZeroMQ for the node's own listeners, whatever the security mode.
+    const { endpoint, curve } = await bindServer(
+      socket,
+      this.address,
+      "hardware event endpoint",
+      network ? this.security : undefined,
+      "hardware",
+    );
+    this.bound = endpoint;
+    this.curve = curve;
     this.socket = socket;
     this.loop = this.receive(socket);
     this.logger.info("hardware event endpoint listening", { address: this.bound });

@@ -1,15 +1,9 @@
 import { Publisher } from "zeromq";
-import {
-  curveContext,
-  makeCurveServer,
-  type Component,
-  type CurveServer,
-  type Logger,
-} from "@openiotfog/shared";
+import { curveContext, type Component, type CurveServer, type Logger } from "@openiotfog/shared";
 import type { NodeSecurity } from "../security/node-security";
 import type { EventSink } from "./bus";
 import type { AgentEvent } from "./events";
-import { bindOrClose } from "./zmq-bind";
+import { bindServer } from "./zmq-bind";
 
 /**
  * The monitoring agent's ZeroMQ PUB socket. Each event is two frames, [type, JSON], so subscribers filter by
@@ -39,23 +33,16 @@ export class ZmqEventPublisher implements Component, EventSink {
 
   private async open(address: string): Promise<string> {
     const socket = new Publisher({ linger: 0, sendHighWaterMark: 1000, context: curveContext });
-    if (this.security?.enabled === true) {
-      this.curve = await makeCurveServer(
-        socket,
-        this.security.keys.secretKey,
-        this.security.domain("events"),
-        this.security.policy("events PUB socket"),
-      );
-    }
-    try {
-      const bound = await bindOrClose(socket, address, "events PUB socket");
-      this.socket = socket;
-      return bound;
-    } catch (e) {
-      await this.curve?.close();
-      this.curve = undefined;
-      throw e;
-    }
+    const { endpoint, curve } = await bindServer(
+      socket,
+      address,
+      "events PUB socket",
+      this.security,
+      "events",
+    );
+    this.curve = curve;
+    this.socket = socket;
+    return endpoint;
   }
 
   /** The address actually bound (resolves `tcp://127.0.0.1:*`). */
